@@ -1,0 +1,72 @@
+/**
+ * Errors thrown by the public API. Backends return negative errno values; this module turns
+ * them into one `SystemdError` shape, and builds Node-style argument errors.
+ */
+import { getSystemErrorMap } from 'node:util';
+
+const errnoNames: ReadonlyMap<number, [string, string]> = getSystemErrorMap();
+
+/** An error reported by systemd's protocols or the system calls behind them. */
+export class SystemdError extends Error {
+  /** errno name, e.g. `ENOENT`, `EINVAL`, `ECONNREFUSED`. */
+  readonly code: string;
+  /** Negative errno number, as in Node's own system errors (e.g. -2 for ENOENT). */
+  readonly errno: number;
+  /** The libsystemd call the failure belongs to, e.g. `sd_listen_fds`. */
+  readonly syscall: string;
+
+  constructor(errno: number, syscall: string, detail?: string) {
+    const neg = errno > 0 ? -errno : errno;
+    const [code, text] = errnoNames.get(neg) ?? [`E${-neg}`, 'unknown error'];
+    super(`${syscall}: ${text} (${code})${detail ? `: ${detail}` : ''}`);
+    this.name = 'SystemdError';
+    this.code = code;
+    this.errno = neg;
+    this.syscall = syscall;
+  }
+}
+
+/** Throws a `SystemdError` for a negative return value, otherwise returns it unchanged. */
+export function check(rc: number, syscall: string, detail?: string): number {
+  if (rc < 0) throw new SystemdError(rc, syscall, detail);
+  return rc;
+}
+
+/** Error codes Node uses for bad arguments; stable across releases. */
+export type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
+
+/** A `TypeError` with Node's `ERR_INVALID_ARG_*` code, naming the argument or field. */
+export class InvalidArgumentError extends TypeError {
+  readonly code: ArgErrorCode;
+  constructor(code: ArgErrorCode, name: string, reason: string) {
+    super(`The ${name} ${reason}`);
+    this.name = 'TypeError';
+    this.code = code;
+  }
+}
+
+/** `ERR_INVALID_ARG_VALUE`: the argument has the right type but a value we must refuse. */
+export function invalidValue(name: string, reason: string): InvalidArgumentError {
+  return new InvalidArgumentError('ERR_INVALID_ARG_VALUE', name, reason);
+}
+
+/** `ERR_INVALID_ARG_TYPE`: the argument has the wrong type. */
+export function invalidType(name: string, expected: string, got: unknown): InvalidArgumentError {
+  const shown = got === null ? 'null' : Array.isArray(got) ? 'an array' : typeof got;
+  return new InvalidArgumentError('ERR_INVALID_ARG_TYPE', name, `must be ${expected}, received ${shown}`);
+}
+
+/** errno numbers the backends use by name (Linux values). */
+export const E = {
+  EBADF: 9,
+  EINVAL: 22,
+  ERANGE: 34,
+  ENOENT: 2,
+  ENOSYS: 38,
+  ENOTSUP: 95,
+  EAFNOSUPPORT: 97,
+  ENAMETOOLONG: 36,
+  E2BIG: 7,
+  EAGAIN: 11,
+  ETIMEDOUT: 110,
+} as const;

@@ -1,0 +1,25 @@
+/**
+ * libsystemd: socket activation, sd_notify readiness and watchdog, and structured journal
+ * logging for Node.js. Public API only; each area lives in its own module.
+ */
+export { backend, type BackendReport } from './select';
+export { capabilities, type Capabilities } from './capabilities';
+export type { BackendKind, Transport } from './backend';
+export { SystemdError, InvalidArgumentError } from './errors';
+export {
+  LISTEN_FDS_START,
+  listenFds,
+  listenFdsWithNames,
+  isSocket,
+  isSocketInet,
+  isSocketUnix,
+  isFifo,
+  type ListenFdsOptions,
+  type NamedFd,
+  type IsSocketOptions,
+  type IsSocketInetOptions,
+  type IsSocketUnixOptions,
+  type SocketFamily,
+  type SocketType,
+} from './activation';
+export { booted, watchdogUsec, type WatchdogOptions } from './notify';

@@ -1,0 +1,74 @@
+/**
+ * What the js backend needs from the operating system, in two flavours: `native` (the addon's
+ * raw primitives, when libsystemd itself is absent) and `node` (pure Node: no datagrams, no
+ * fcntl, no getsockopt). Methods return >= 0 or -errno like the rest of the contract.
+ */
+import { accessSync, fstatSync, type Stats } from 'node:fs';
+import { SOL_SOCKET, SO_ACCEPTCONN, SO_TYPE, type Transport } from '../backend';
+import { E } from '../errors';
+import type { NativeBinding } from '../native';
+
+export interface JsTransport {
+  readonly name: Transport;
+  /** The Node-API primitives, on the native transport only. */
+  readonly binding?: NativeBinding;
+  /** fcntl(F_SETFD, FD_CLOEXEC); the node transport only checks that the fd is open. */
+  setCloexec(fd: number): number;
+  /** getsockopt(SOL_SOCKET, SO_TYPE); -ENOTSUP on the node transport. */
+  socketType(fd: number): number;
+  /** getsockopt(SOL_SOCKET, SO_ACCEPTCONN); -ENOTSUP on the node transport. */
+  acceptsConnections(fd: number): number;
+  /** getsockname() as raw sockaddr bytes; -ENOTSUP on the node transport. */
+  socketName(fd: number): Buffer | number;
+}
+
+/** A failed Node fs call as -errno (Node's own errno values are already negative). */
+export function errnoOf(err: unknown): number {
+  const n = (err as NodeJS.ErrnoException).errno;
+  return typeof n === 'number' && n < 0 ? n : -E.EINVAL;
+}
+
+/** fstat(fd) through Node, or -errno. */
+export function fstat(fd: number): Stats | number {
+  try {
+    return fstatSync(fd);
+  } catch (err) {
+    return errnoOf(err);
+  }
+}
+
+/** access(path) through Node: 0, or -errno. */
+export function access(path: string): number {
+  try {
+    accessSync(path);
+    return 0;
+  } catch (err) {
+    return errnoOf(err);
+  }
+}
+
+export function nativeTransport(binding: NativeBinding): JsTransport {
+  return {
+    name: 'native',
+    binding,
+    setCloexec: (fd) => binding.set_cloexec(fd),
+    socketType: (fd) => binding.getsockopt_int(fd, SOL_SOCKET, SO_TYPE),
+    acceptsConnections: (fd) => binding.getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN),
+    socketName: (fd) => binding.getsockname(fd),
+  };
+}
+
+export function nodeTransport(): JsTransport {
+  return {
+    name: 'node',
+    // Node marks inherited descriptors close-on-exec at start-up (libuv's
+    // uv_disable_stdio_inheritance), so only the fd's existence is checked here.
+    setCloexec: (fd) => {
+      const st = fstat(fd);
+      return typeof st === 'number' ? st : 0;
+    },
+    socketType: () => -E.ENOTSUP,
+    acceptsConnections: () => -E.ENOTSUP,
+    socketName: () => -E.ENOTSUP,
+  };
+}

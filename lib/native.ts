@@ -1,0 +1,142 @@
+/**
+ * The loader: finds the addon, checks its BINDING_VERSION, and opens libsystemd through it.
+ * It never throws (unless LIBSYSTEMD_REQUIRE_NATIVE=1): every failure is collected into
+ * `loadError`, and the caller falls back to the pure-JS backend.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { debuglog } from 'node:util';
+
+const debug = debuglog('libsystemd');
+
+/** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
+export const BINDING_VERSION = 1;
+
+/** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
+export interface NativeBinding {
+  readonly BINDING_VERSION: number;
+  libsystemd_open(soname: string): string | null;
+  libsystemd_symbols(): string[];
+  // sd-daemon (daemon.cc)
+  listen_fds(unset: boolean): number;
+  listen_fds_with_names(unset: boolean): string[] | number;
+  notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[] | null): number;
+  notify_barrier(unset: boolean, timeoutUsec: bigint): Promise<number>;
+  watchdog_enabled(unset: boolean): [number, bigint];
+  booted(): number;
+  is_fifo(fd: number, path: string | null): number;
+  is_special(fd: number, path: string | null): number;
+  is_mq(fd: number, path: string | null): number;
+  is_socket(fd: number, family: number, type: number, listening: number): number;
+  is_socket_inet(fd: number, family: number, type: number, listening: number, port: number): number;
+  is_socket_unix(fd: number, type: number, listening: number, path: Buffer | null): number;
+  // sd-journal (journal.cc)
+  journal_sendv(fields: Buffer | readonly Buffer[]): number;
+  journal_stream_fd(identifier: string | null, priority: number, levelPrefix: boolean): number;
+  // raw primitives for the js backend (unix.cc)
+  unix_socket(type: number, nonblock: boolean): number;
+  unix_bind(fd: number, path: Buffer): number;
+  unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | readonly Buffer[], fds: readonly number[] | null): number;
+  unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number): [Buffer, number[], number, number, number, boolean] | number;
+  setsockopt_int(fd: number, level: number, name: number, value: number): number;
+  getsockopt_int(fd: number, level: number, name: number): number;
+  getsockname(fd: number): Buffer | number;
+  close(fd: number): number;
+  set_cloexec(fd: number): number;
+  get_cloexec(fd: number): number;
+  memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
+  pipe(): [number, number] | number;
+}
+
+/** What the loader found. */
+export interface NativeLoad {
+  /** The addon, when one loaded and had the right BINDING_VERSION. */
+  readonly binding?: NativeBinding;
+  /** The file that loaded. */
+  readonly path?: string;
+  /** Whether libsystemd.so.0 was opened by the addon. */
+  readonly libsystemd: boolean;
+  /** Every failure on the way, in order (one line each), for `backend.loadError`. */
+  readonly attempts: readonly string[];
+}
+
+const ADDON_FILE = 'systemd_native.node';
+/** prebuildify names a Node-API build after the package (older releases: node.napi.node). */
+const PREBUILD_FILES = ['libsystemd.node', 'node.napi.node'];
+
+/** The package root: dist/ sits one level below it. */
+export const packageRoot = resolve(__dirname, '..');
+
+function candidates(root: string): string[] {
+  const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  return [
+    join(root, 'build', 'Release', ADDON_FILE),
+    join(root, 'build', 'Debug', ADDON_FILE),
+    ...PREBUILD_FILES.map((f) => join(prebuildDir, f)),
+  ];
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `${code ? `${code}: ` : ''}${err.message.split('\n')[0]}`;
+  }
+  return String(err);
+}
+
+/** Loads one file through `bindings` (one candidate at a time, so every error is kept). */
+function loadFile(file: string): NativeBinding {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bindings = require('bindings') as (opts: Record<string, unknown>) => unknown;
+  return bindings({ bindings: file, module_root: '/', try: [['module_root', 'bindings']] }) as NativeBinding;
+}
+
+/**
+ * Finds and loads the addon, then opens libsystemd with it. Never throws unless
+ * LIBSYSTEMD_REQUIRE_NATIVE=1 and no addon loaded.
+ */
+export function loadNative(env: NodeJS.ProcessEnv = process.env, root: string = packageRoot): NativeLoad {
+  const attempts: string[] = [];
+  if (env.LIBSYSTEMD_FORCE_JS === '1') {
+    attempts.push('LIBSYSTEMD_FORCE_JS=1: native addon skipped');
+    debug('LIBSYSTEMD_FORCE_JS=1: using the js backend on the node transport');
+    return { libsystemd: false, attempts };
+  }
+  const files = env.LIBSYSTEMD_NATIVE_PATH ? [resolve(env.LIBSYSTEMD_NATIVE_PATH)] : candidates(root);
+  let binding: NativeBinding | undefined;
+  let path: string | undefined;
+  for (const file of files) {
+    if (!existsSync(file)) {
+      attempts.push(`${file}: not found`);
+      continue;
+    }
+    try {
+      const b = loadFile(file);
+      if (b.BINDING_VERSION !== BINDING_VERSION) {
+        attempts.push(`${file}: BINDING_VERSION ${String(b.BINDING_VERSION)}, expected ${BINDING_VERSION} (stale build)`);
+        continue;
+      }
+      binding = b;
+      path = file;
+      break;
+    } catch (err) {
+      attempts.push(`${file}: ${describe(err)}`);
+    }
+  }
+  if (!binding) {
+    debug('no addon loaded; using the js backend on the node transport. Attempts:\n  %s', attempts.join('\n  '));
+    if (env.LIBSYSTEMD_REQUIRE_NATIVE === '1') {
+      throw new Error(`libsystemd: LIBSYSTEMD_REQUIRE_NATIVE=1 but no native addon loaded:\n  ${attempts.join('\n  ')}`);
+    }
+    return { libsystemd: false, attempts };
+  }
+  const soname = env.LIBSYSTEMD_SONAME || 'libsystemd.so.0';
+  const openError = binding.libsystemd_open(soname);
+  if (openError !== null) {
+    attempts.push(`dlopen(${soname}): ${openError}`);
+    debug('addon %s loaded, but %s did not open (%s): js backend on the native transport', path, soname, openError);
+    return { binding, path, libsystemd: false, attempts };
+  }
+  debug('addon %s loaded and %s opened: libsystemd backend', path, soname);
+  return { binding, path, libsystemd: true, attempts };
+}

@@ -1,0 +1,60 @@
+// common.cc: argument conversion shared by the area files.
+// Wrong JS types throw TypeError; anything a caller could get wrong at run time is an errno.
+#include "glibc_compat.h"
+#include "common.h"
+
+#include <new>
+
+int ArgInt(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+bool ArgBool(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+Napi::Buffer<uint8_t> ArgBuffer(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Buffer");
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+std::vector<int> ArgFds(const Napi::CallbackInfo& info, size_t i) {
+  std::vector<int> fds;
+  if (info[i].IsNull() || info[i].IsUndefined()) return fds;
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an array of fds");
+  Napi::Array a = info[i].As<Napi::Array>();
+  fds.reserve(a.Length());
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), "fds must be numbers");
+    fds.push_back(v.As<Napi::Number>().Int32Value());
+  }
+  return fds;
+}
+
+void ArgIovecs(const Napi::CallbackInfo& info, size_t i, std::vector<struct iovec>* out) {
+  auto push = [&](const Napi::Value& v) {
+    if (!v.IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer or an array of Buffers");
+    auto b = v.As<Napi::Buffer<uint8_t>>();
+    out->push_back({b.Data(), b.Length()});
+  };
+  if (info[i].IsArray()) {
+    Napi::Array a = info[i].As<Napi::Array>();
+    out->reserve(out->size() + a.Length());
+    for (uint32_t k = 0; k < a.Length(); k++) push(a.Get(k));
+  } else {
+    push(info[i]);
+  }
+}
+
+#if defined(__GLIBCXX__)
+// node-addon-api's `new napi_value[argc]` makes GCC >= 11 reference this GLIBCXX_3.4.29 helper;
+// a local definition keeps the prebuild loadable with the libstdc++ of older distributions.
+namespace std {
+[[noreturn]] void __throw_bad_array_new_length() {
+  throw std::bad_array_new_length();
+}
+}  // namespace std
+#endif

@@ -1,0 +1,29 @@
+// common.h: per-environment addon state and the small argument helpers every area shares.
+// Expected failures travel as negative errno values; only wrong JS types throw.
+#pragma once
+
+#include <napi.h>
+
+#include <vector>
+
+#include "libsystemd.h"
+
+// One per Node environment (main thread, each worker): no mutable statics elsewhere.
+struct AddonState {
+  const sd::Api* api = nullptr;  // set by libsystemd_open() when the library loaded
+};
+
+inline const sd::Api* Api(const Napi::Env& env) { return env.GetInstanceData<AddonState>()->api; }
+
+// Argument helpers: throw Napi::TypeError (a backstop behind the TypeScript validation).
+int ArgInt(const Napi::CallbackInfo& info, size_t i);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i);
+Napi::Buffer<uint8_t> ArgBuffer(const Napi::CallbackInfo& info, size_t i);
+// An array of fds (numbers); null/undefined gives an empty list.
+std::vector<int> ArgFds(const Napi::CallbackInfo& info, size_t i);
+// A Buffer or an array of Buffers, appended as iovecs pointing into the Buffers' memory
+// (valid while the JS values are alive, i.e. for the duration of the call).
+void ArgIovecs(const Napi::CallbackInfo& info, size_t i, std::vector<struct iovec>* out);
+
+// -errno as a JS number (keeps the C-shaped "int" convention).
+inline Napi::Value Errno(const Napi::Env& env, int e) { return Napi::Number::New(env, -e); }

@@ -1,0 +1,15 @@
+// glibc_compat.h: binds the few libc symbols whose default version moved (dl* and
+// pthread_once to GLIBC_2.34, fcntl to fcntl64@2.28) to their oldest x86_64 version, so a
+// prebuild made on a new distribution still loads on an old glibc. Include first.
+#pragma once
+
+#include <features.h>
+
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(__ASSEMBLER__)
+__asm__(".symver dlopen,dlopen@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dlerror,dlerror@GLIBC_2.2.5");
+__asm__(".symver pthread_once,pthread_once@GLIBC_2.2.5");
+__asm__(".symver fcntl64,fcntl@GLIBC_2.2.5");
+__asm__(".symver memcpy,memcpy@GLIBC_2.2.5");
+#endif

@@ -1,0 +1,70 @@
+// libsystemd.cc: dlopen/dlsym of libsystemd.so.0, once per process.
+// Each symbol is looked up on its own so an old libsystemd still serves the calls it has.
+#include "glibc_compat.h"
+#include "libsystemd.h"
+
+#include <dlfcn.h>
+
+#include <mutex>
+
+namespace sd {
+namespace {
+
+struct Symbol {
+  const char* name;
+  void** slot;
+};
+
+Api api{};
+bool opened = false;
+std::string open_error;
+std::vector<std::string> resolved;
+std::once_flag once;
+
+void DoOpen(const std::string& soname) {
+  // RTLD_LOCAL keeps libsystemd's symbols out of the global namespace of the process.
+  void* handle = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* e = dlerror();
+    open_error = e != nullptr ? e : "dlopen failed";
+    return;
+  }
+  const Symbol table[] = {
+      {"sd_listen_fds", reinterpret_cast<void**>(&api.listen_fds)},
+      {"sd_listen_fds_with_names", reinterpret_cast<void**>(&api.listen_fds_with_names)},
+      {"sd_notify", reinterpret_cast<void**>(&api.notify)},
+      {"sd_pid_notify_with_fds", reinterpret_cast<void**>(&api.pid_notify_with_fds)},
+      {"sd_notify_barrier", reinterpret_cast<void**>(&api.notify_barrier)},
+      {"sd_watchdog_enabled", reinterpret_cast<void**>(&api.watchdog_enabled)},
+      {"sd_booted", reinterpret_cast<void**>(&api.booted)},
+      {"sd_is_fifo", reinterpret_cast<void**>(&api.is_fifo)},
+      {"sd_is_special", reinterpret_cast<void**>(&api.is_special)},
+      {"sd_is_socket", reinterpret_cast<void**>(&api.is_socket)},
+      {"sd_is_socket_inet", reinterpret_cast<void**>(&api.is_socket_inet)},
+      {"sd_is_socket_unix", reinterpret_cast<void**>(&api.is_socket_unix)},
+      {"sd_is_mq", reinterpret_cast<void**>(&api.is_mq)},
+      {"sd_journal_sendv", reinterpret_cast<void**>(&api.journal_sendv)},
+      {"sd_journal_stream_fd", reinterpret_cast<void**>(&api.journal_stream_fd)},
+  };
+  for (const Symbol& s : table) {
+    *s.slot = dlsym(handle, s.name);
+    if (*s.slot != nullptr) resolved.emplace_back(s.name);
+  }
+  // The handle is kept for the life of the process: other threads may be inside sd_* calls.
+  opened = true;
+}
+
+}  // namespace
+
+const Api* Open(const std::string& soname, std::string* error) {
+  std::call_once(once, DoOpen, soname);
+  if (!opened && error != nullptr) *error = open_error;
+  return opened ? &api : nullptr;
+}
+
+std::vector<std::string> ResolvedSymbols() {
+  // Only called after Open() returned in the calling thread (call_once synchronises).
+  return opened ? resolved : std::vector<std::string>();
+}
+
+}  // namespace sd

@@ -1,0 +1,289 @@
+// unix.cc: the few syscalls pure Node cannot make (AF_UNIX datagrams, SCM_RIGHTS, memfd seals,
+// FD_CLOEXEC, getsockopt). Dumb on purpose: the protocols are written in lib/js/.
+#include "glibc_compat.h"
+#include "unix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+
+namespace {
+
+// SCM_RIGHTS carries at most SCM_MAX_FD (253) fds; the kernel says EINVAL beyond that.
+constexpr size_t kMaxFds = 253;
+
+// Builds a sockaddr_un from raw path bytes (a leading NUL byte means an abstract name).
+// Returns the exact address length, or -errno when the bytes do not fit sun_path.
+int MakeAddr(const Napi::Buffer<uint8_t>& path, struct sockaddr_un* sa) {
+  memset(sa, 0, sizeof(*sa));
+  sa->sun_family = AF_UNIX;
+  if (path.Length() == 0 || path.Length() > sizeof(sa->sun_path)) return -EINVAL;
+  memcpy(sa->sun_path, path.Data(), path.Length());
+  // Filesystem paths need room for their NUL terminator; abstract names use the exact length.
+  if (path.Data()[0] != 0 && path.Length() == sizeof(sa->sun_path)) return -ENAMETOOLONG;
+  return static_cast<int>(offsetof(struct sockaddr_un, sun_path) + path.Length());
+}
+
+// unix_socket(type: number, nonblock: boolean): number  a close-on-exec AF_UNIX fd, or -errno
+Napi::Value UnixSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int type = ArgInt(info, 0);
+  bool nonblock = ArgBool(info, 1);
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+  return Napi::Number::New(env, fd < 0 ? -errno : fd);
+}
+
+// unix_bind(fd: number, path: Buffer): number  0 or -errno
+Napi::Value UnixBind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  struct sockaddr_un sa;
+  int len = MakeAddr(ArgBuffer(info, 1), &sa);
+  if (len < 0) return Napi::Number::New(env, len);
+  int rc = bind(fd, reinterpret_cast<struct sockaddr*>(&sa), static_cast<socklen_t>(len));
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
+// unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | Buffer[], fds: number[] | null): number
+//   bytes sent, or -errno (EAGAIN on a full queue of a non-blocking socket). MSG_NOSIGNAL.
+Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  struct sockaddr_un sa;
+  int salen = 0;
+  if (!(info[1].IsNull() || info[1].IsUndefined())) {
+    salen = MakeAddr(ArgBuffer(info, 1), &sa);
+    if (salen < 0) return Napi::Number::New(env, salen);
+  }
+  std::vector<struct iovec> iov;
+  ArgIovecs(info, 2, &iov);
+  std::vector<int> fds = ArgFds(info, 3);
+  if (fds.size() > kMaxFds) return Errno(env, E2BIG);
+
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  if (salen > 0) {
+    mh.msg_name = &sa;
+    mh.msg_namelen = static_cast<socklen_t>(salen);
+  }
+  mh.msg_iov = iov.data();
+  mh.msg_iovlen = iov.size();
+  std::vector<char> control;
+  if (!fds.empty()) {
+    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
+    mh.msg_control = control.data();
+    mh.msg_controllen = control.size();
+    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+}
+
+// unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number):
+//   [data: Buffer, fds: number[], pid, uid, gid, truncated: boolean] | number (-errno; -EAGAIN on timeout)
+//   Received fds are close-on-exec. Credentials are filled when SO_PASSCRED is on, else -1.
+Napi::Value UnixRecvmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  int max = ArgInt(info, 1);
+  int timeout = ArgInt(info, 2);
+  if (max < 0) return Errno(env, EINVAL);
+  struct pollfd p = {fd, POLLIN, 0};
+  int pr;
+  do {
+    pr = poll(&p, 1, timeout);
+  } while (pr < 0 && errno == EINTR);
+  if (pr < 0) return Errno(env, errno);
+  if (pr == 0) return Errno(env, EAGAIN);
+
+  std::vector<uint8_t> data(static_cast<size_t>(max) + 1);  // +1 detects truncation
+  struct iovec iov = {data.data(), data.size()};
+  // Room for PID 1's limit of fds plus credentials.
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * 768) + CMSG_SPACE(sizeof(struct ucred)));
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.data();
+  mh.msg_controllen = control.size();
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Errno(env, errno);
+
+  Napi::Array fds = Napi::Array::New(env);
+  double pid = -1, uid = -1, gid = -1;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_RIGHTS) {
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t j = 0; j < k; j++) {
+        int v;
+        memcpy(&v, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+        fds.Set(fds.Length(), Napi::Number::New(env, v));
+      }
+    } else if (c->cmsg_type == SCM_CREDENTIALS) {
+      struct ucred cr;
+      memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+      pid = cr.pid;
+      uid = cr.uid;
+      gid = cr.gid;
+    }
+  }
+  size_t got = static_cast<size_t>(n) > static_cast<size_t>(max) ? static_cast<size_t>(max) : static_cast<size_t>(n);
+  Napi::Array out = Napi::Array::New(env, 6);
+  out.Set(0u, Napi::Buffer<uint8_t>::Copy(env, data.data(), got));
+  out.Set(1u, fds);
+  out.Set(2u, Napi::Number::New(env, pid));
+  out.Set(3u, Napi::Number::New(env, uid));
+  out.Set(4u, Napi::Number::New(env, gid));
+  out.Set(5u, Napi::Boolean::New(env, static_cast<size_t>(n) > static_cast<size_t>(max) || (mh.msg_flags & MSG_CTRUNC)));
+  return out;
+}
+
+// setsockopt_int(fd, level, name, value): number  0 or -errno
+Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0), level = ArgInt(info, 1), name = ArgInt(info, 2), value = ArgInt(info, 3);
+  int rc = setsockopt(fd, level, name, &value, sizeof(value));
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
+// getsockopt_int(fd, level, name): number  the (non-negative) value, or -errno
+Napi::Value GetsockoptInt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0), level = ArgInt(info, 1), name = ArgInt(info, 2);
+  int value = 0;
+  socklen_t len = sizeof(value);
+  int rc = getsockopt(fd, level, name, &value, &len);
+  return Napi::Number::New(env, rc < 0 ? -errno : value);
+}
+
+// getsockname(fd): Buffer | number  the raw sockaddr bytes (family first), or -errno
+Napi::Value Getsockname(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) < 0) return Errno(env, errno);
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&ss), len);
+}
+
+// close(fd): number  0 or -errno
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rc = close(ArgInt(info, 0));
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
+// set_cloexec(fd): number  0 or -errno (fcntl F_SETFD FD_CLOEXEC, as sd_listen_fds does)
+Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) return Errno(env, errno);
+  if ((flags & FD_CLOEXEC) == 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return Errno(env, errno);
+  return Napi::Number::New(env, 0);
+}
+
+// get_cloexec(fd): number  1 set, 0 clear, or -errno
+Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int flags = fcntl(ArgInt(info, 0), F_GETFD);
+  if (flags < 0) return Errno(env, errno);
+  return Napi::Number::New(env, (flags & FD_CLOEXEC) ? 1 : 0);
+}
+
+// memfd_sealed(name: string, data: Buffer | Buffer[]): number
+//   a close-on-exec memfd holding data, sealed against any change (seals 15), or -errno
+Napi::Value MemfdSealed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::vector<struct iovec> iov;
+  ArgIovecs(info, 1, &iov);
+  int fd = static_cast<int>(syscall(SYS_memfd_create, name.c_str(), MFD_ALLOW_SEALING | MFD_CLOEXEC));
+  if (fd < 0) return Errno(env, errno);
+  for (const struct iovec& v : iov) {
+    const char* p = static_cast<const char*>(v.iov_base);
+    size_t left = v.iov_len;
+    while (left > 0) {
+      ssize_t n = write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int e = n < 0 ? errno : EIO;
+        close(fd);
+        return Errno(env, e);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    int e = errno;
+    close(fd);
+    return Errno(env, e);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// pipe(): [readFd, writeFd] | number  both close-on-exec, or -errno
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return Errno(env, errno);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, p[0]));
+  out.Set(1u, Napi::Number::New(env, p[1]));
+  return out;
+}
+
+}  // namespace
+
+void RegisterUnix(Napi::Env env, Napi::Object exports) {
+  exports.Set("unix_socket", Napi::Function::New(env, UnixSocket, "unix_socket"));
+  exports.Set("unix_bind", Napi::Function::New(env, UnixBind, "unix_bind"));
+  exports.Set("unix_sendmsg", Napi::Function::New(env, UnixSendmsg, "unix_sendmsg"));
+  exports.Set("unix_recvmsg", Napi::Function::New(env, UnixRecvmsg, "unix_recvmsg"));
+  exports.Set("setsockopt_int", Napi::Function::New(env, SetsockoptInt, "setsockopt_int"));
+  exports.Set("getsockopt_int", Napi::Function::New(env, GetsockoptInt, "getsockopt_int"));
+  exports.Set("getsockname", Napi::Function::New(env, Getsockname, "getsockname"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("set_cloexec", Napi::Function::New(env, SetCloexec, "set_cloexec"));
+  exports.Set("get_cloexec", Napi::Function::New(env, GetCloexec, "get_cloexec"));
+  exports.Set("memfd_sealed", Napi::Function::New(env, MemfdSealed, "memfd_sealed"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+}

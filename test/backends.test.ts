@@ -1,0 +1,81 @@
+/**
+ * Runs the conformance suite against every backend that can exist on this machine, in-process:
+ * libsystemd (the reference), js on the native transport, js on the node transport.
+ */
+import { createLibsystemdBackend } from '../lib/backend-libsystemd';
+import { createJsBackend } from '../lib/js/backend';
+import { nativeTransport, nodeTransport } from '../lib/js/transport';
+import { load } from '../lib/select';
+import { expect, it } from 'vitest';
+import { describeWith } from './helpers/env';
+import { conformance } from './conformance';
+
+describeWith({ linux: true }, 'backends', () => {
+  if (!load.binding) throw new Error(`the addon did not load: ${load.attempts.join('; ')}`);
+  const binding = load.binding;
+  if (!load.libsystemd) throw new Error(`libsystemd did not open: ${load.attempts.join('; ')}`);
+  conformance('libsystemd', () => createLibsystemdBackend(binding), { fdChecks: true });
+  conformance('js/native', () => createJsBackend(nativeTransport(binding)), { fdChecks: true });
+  conformance('js/node', () => createJsBackend(nodeTransport()), { fdChecks: false });
+});
+
+describeWith({ linux: true }, 'parity: js reproduces libsystemd on generated environments', () => {
+  const binding = load.binding!;
+  const ref = createLibsystemdBackend(binding);
+  const js = createJsBackend(nativeTransport(binding));
+  const VARS = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
+
+  // A seeded generator (mulberry32) so a failure is reproducible.
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const PIECES = ['', ' ', '\t', '\n', '\v', '+', '-', '0', '1', '2', '3', '7', '8', '9', '0x', '0X', '0b', '0o', 'a', 'f', 'x', 'e', '010', '99999999999', '18446744073709551616', String(process.pid)];
+  const NAME_PIECES = ['', 'a', 'web', ':', '\\', '\\:', 'x.socket'];
+
+  function gen(r: () => number, pieces: readonly string[], max = 4): string {
+    let s = '';
+    const n = Math.floor(r() * max) + 1;
+    for (let i = 0; i < n; i++) s += pieces[Math.floor(r() * pieces.length)];
+    return s;
+  }
+
+  function snapshot(): Record<string, string | undefined> {
+    return Object.fromEntries(VARS.map((v) => [v, process.env[v]]));
+  }
+
+  function apply(vars: Record<string, string | undefined>): void {
+    for (const v of VARS) {
+      if (vars[v] === undefined) delete process.env[v];
+      else process.env[v] = vars[v];
+    }
+  }
+
+  it('gives identical results and leaves identical environments for 3000 generated cases', () => {
+    const r = rng(20261121);
+    const mismatches: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const vars: Record<string, string | undefined> = {
+        LISTEN_PID: r() < 0.9 ? (r() < 0.6 ? String(process.pid) : gen(r, PIECES)) : undefined,
+        LISTEN_FDS: r() < 0.9 ? (r() < 0.3 ? String(1 + Math.floor(r() * 3)) : gen(r, PIECES, 3)) : undefined,
+        LISTEN_FDNAMES: r() < 0.5 ? gen(r, NAME_PIECES) : undefined,
+        WATCHDOG_USEC: r() < 0.8 ? gen(r, PIECES) : undefined,
+        WATCHDOG_PID: r() < 0.5 ? (r() < 0.5 ? String(process.pid) : gen(r, PIECES)) : undefined,
+      };
+      const unset = r() < 0.5;
+      for (const op of ['listenFds', 'listenFdsWithNames', 'watchdogEnabled'] as const) {
+        apply(vars);
+        const a = JSON.stringify([ref[op](unset), snapshot()], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+        apply(vars);
+        const b = JSON.stringify([js[op](unset), snapshot()], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+        if (a !== b) mismatches.push(`${op}(${unset}) ${JSON.stringify(vars)}: libsystemd ${a} js ${b}`);
+      }
+    }
+    apply({});
+    expect(mismatches.slice(0, 10)).toEqual([]);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * Child-process helpers: env and fds are process-global and a loaded .node cannot be unloaded,
+ * so behaviour that depends on them runs in a fresh `node` with its own env and stdio array.
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const FIXTURES = resolve(__dirname, '..', 'fixtures');
+
+export interface ChildResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout's last line parsed as JSON, when it is JSON. */
+  readonly json: any;
+}
+
+export interface ChildOptions {
+  /** Variables to set; `undefined` removes one inherited from this process. */
+  readonly env?: Record<string, string | undefined>;
+  /** Extra fds for the child: fds[0] becomes fd 3, fds[1] fd 4, … (spawn's stdio array). */
+  readonly fds?: readonly (number | 'ignore' | 'pipe')[];
+  /** Set LISTEN_PID to the child's own pid (through `sh -c 'LISTEN_PID=$$ exec …'`). */
+  readonly listenPidSelf?: boolean;
+  readonly cwd?: string;
+  readonly timeoutMs?: number;
+  readonly input?: string;
+  /** Prefix the command (e.g. nsenter into a journald's mount namespace). */
+  readonly wrap?: readonly string[];
+}
+
+function buildEnv(extra: ChildOptions['env']): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Tests choose the backend per child; the parent's CI setting must not leak unless asked.
+  delete env.LIBSYSTEMD_FORCE_JS;
+  delete env.NODE_OPTIONS;
+  for (const [k, v] of Object.entries(extra ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Runs `cmd args…` and collects its output. */
+export function run(cmd: string, args: readonly string[], opts: ChildOptions = {}): Promise<ChildResult> {
+  let file = cmd;
+  let argv = [...args];
+  if (opts.listenPidSelf) {
+    argv = ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', file, ...argv];
+    file = '/bin/sh';
+  }
+  if (opts.wrap && opts.wrap.length > 0) {
+    argv = [...opts.wrap.slice(1), file, ...argv];
+    file = opts.wrap[0]!;
+  }
+  const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', ...(opts.fds ?? [])];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, argv, { env: buildEnv(opts.env), stdio, cwd: opts.cwd ?? ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split('\n').pop() ?? '';
+      let json: unknown;
+      try {
+        json = JSON.parse(last);
+      } catch {
+        json = undefined;
+      }
+      resolvePromise({ code, signal, stdout, stderr, json });
+    });
+    child.stdin!.end(opts.input ?? '');
+  });
+}
+
+/** Runs a fixture script (test/fixtures/NAME) with node. */
+export function runFixture(name: string, args: readonly string[] = [], opts: ChildOptions = {}): Promise<ChildResult> {
+  return run(process.execPath, [resolve(FIXTURES, name), ...args], opts);
+}
+
+/** Runs `node -e CODE` where CODE can `require('libsystemd')` (the package root). */
+export function runNode(code: string, opts: ChildOptions & { nodeArgs?: readonly string[] } = {}): Promise<ChildResult> {
+  return run(process.execPath, [...(opts.nodeArgs ?? []), '-e', code], opts);
+}
+
+/** The three ways the library can run, as child-process environments. */
+export const MODES = {
+  libsystemd: {},
+  'js/native': { LIBSYSTEMD_SONAME: 'libsystemd-hidden-by-test.so.0' },
+  'js/node': { LIBSYSTEMD_FORCE_JS: '1' },
+} as const satisfies Record<string, Record<string, string>>;
+export type Mode = keyof typeof MODES;

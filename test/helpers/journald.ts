@@ -1,0 +1,115 @@
+/**
+ * A real, isolated systemd-journald for one test: started in its own mount namespace with a
+ * private /run (so /run/systemd/journal/* and the volatile journal are its own), driven with
+ * nsenter, read back with `journalctl -o json`, and stopped by its pid. The host's journald (if
+ * any) and the host's /run are never touched.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, type ChildOptions, type ChildResult } from './child';
+import { which, type Needs } from './env';
+
+export const JOURNALD_NEEDS: Needs = { linux: true, root: true, bins: ['unshare', 'nsenter', 'journalctl', 'systemd-journald'] };
+
+const CONF = `[Journal]
+Storage=volatile
+RateLimitIntervalSec=0
+ReadKMsg=no
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+`;
+
+// Runs as PID 1 of nothing in particular: just a shell in a new mount namespace that builds the
+// private mounts and execs journald in the foreground (so its pid is the one we spawned).
+const SETUP = `set -e
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755,size=256m tmpfs /run
+mkdir -p /run/systemd/journal /run/log
+if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=2755,size=64m tmpfs /var/log/journal; fi
+mount --bind "$1" /etc/systemd/journald.conf
+exec "$2"
+`;
+
+/** One journal entry as journalctl -o json prints it (byte arrays for non-UTF-8 values). */
+export type Entry = Record<string, string | number[] | (string | number[])[]>;
+
+export class Journald {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  /** The journald process id (host view); commands run in its mount namespace. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static async start(): Promise<Journald> {
+    const dir = mkdtempSync(join(tmpdir(), 'libsystemd-journald-'));
+    writeFileSync(join(dir, 'journald.conf'), CONF);
+    const bin = which('systemd-journald')!;
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', SETUP, 'sh', join(dir, 'journald.conf'), bin], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const j = new Journald(child, dir);
+    const deadline = Date.now() + 10_000;
+    // Ready when its native socket exists inside the namespace.
+    while (!existsSync(`/proc/${child.pid}/root/run/systemd/journal/socket`) || !(await j.isJournald())) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        j.stop();
+        throw new Error(`systemd-journald did not start: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return j;
+  }
+
+  private async isJournald(): Promise<boolean> {
+    try {
+      return readFileSync(`/proc/${this.pid}/comm`, 'utf8').startsWith('systemd-journal');
+    } catch {
+      return false;
+    }
+  }
+
+  /** nsenter prefix that runs a command in this journald's mount namespace. */
+  get wrap(): readonly string[] {
+    return ['nsenter', `--target=${this.pid}`, '--mount', '--'];
+  }
+
+  /** Runs a command inside the namespace (it sees this journald's sockets). */
+  exec(cmd: string, args: readonly string[], opts: ChildOptions = {}): Promise<ChildResult> {
+    return run(cmd, args, { ...opts, wrap: this.wrap });
+  }
+
+  /** Entries matching journalctl arguments (e.g. `TEST_ID=abc`), oldest first. */
+  async entries(...match: string[]): Promise<Entry[]> {
+    // journald processes datagrams asynchronously: sync first so everything sent is visible.
+    await run('journalctl', ['--sync'], { wrap: this.wrap });
+    const r = await run('journalctl', ['-o', 'json', '--no-pager', '--all', ...match], { wrap: this.wrap });
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Entry);
+  }
+
+  /** Stops journald (by its pid) and removes the scratch directory. */
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** SIGSTOP / SIGCONT the journald process (stall tests). */
+  pause(): void {
+    process.kill(this.pid, 'SIGSTOP');
+  }
+  resume(): void {
+    process.kill(this.pid, 'SIGCONT');
+  }
+}
