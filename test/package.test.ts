@@ -1,0 +1,126 @@
+/**
+ * The published package, as a user gets it: `npm run prebuilds`, `npm pack`, then installs into
+ * empty projects (scripts disabled, no compiler, no prebuild) and CommonJS and ESM consumers
+ * type-checked with tsc.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ROOT, run, type ChildOptions } from './helpers/child';
+import { describeWith } from './helpers/env';
+
+const PLATFORM = `${process.platform}-${process.arch}`;
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const PRINT = `const l = require('libsystemd'); console.log(JSON.stringify({ kind: l.backend.kind, transport: l.backend.transport, addonPath: l.backend.addonPath, fds: l.listenFds() }));`;
+
+/** The environment of a user's shell: none of npm's lifecycle variables from `npm test`. */
+function userEnv(extra: Record<string, string> = {}): ChildOptions['env'] {
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env)) if (k.startsWith('npm_') || k === 'INIT_CWD') env[k] = undefined;
+  return { ...env, LIBSYSTEMD_REQUIRE_NATIVE: undefined, ...extra };
+}
+
+function project(base: string, name: string, pkg: object): string {
+  const dir = join(base, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, ...pkg }));
+  return dir;
+}
+
+async function npm(args: string[], cwd: string, extra: Record<string, string> = {}) {
+  return run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], { cwd, env: userEnv(extra), timeoutMs: 240_000 });
+}
+
+describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
+  let base: string;
+  let tarball: string;
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), 'libsystemd-pack-'));
+    // `npm run prebuilds` in a copy of the sources: in the checkout itself node-gyp would
+    // rebuild build/ under the feet of test files running in parallel.
+    const copy = join(base, 'src-copy');
+    mkdirSync(copy);
+    for (const f of ['package.json', 'binding.gyp', 'src']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const pb = await run('npm', ['run', 'prebuilds'], { cwd: copy, env: userEnv(), timeoutMs: 240_000 });
+    expect(pb.code, pb.stderr).toBe(0);
+    cpSync(join(copy, 'prebuilds', PLATFORM), join(ROOT, 'prebuilds', PLATFORM), { recursive: true });
+    const p = await run('npm', ['pack', '--pack-destination', base], { env: userEnv(), timeoutMs: 120_000 });
+    expect(p.code, p.stderr).toBe(0);
+    tarball = join(base, readdirSync(base).find((f) => f.endsWith('.tgz'))!);
+  }, 300_000);
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it('ships the prebuild, dist, types and the sources, and no build output or tests', async () => {
+    const r = await run('tar', ['tzf', tarball]);
+    const files = r.stdout.split('\n');
+    expect(files).toContain(`package/prebuilds/${process.platform}-${process.arch}/libsystemd.node`);
+    expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.mjs', 'package/dist/index.d.ts', 'package/dist/index.d.mts', 'package/binding.gyp', 'package/src/addon.cc', 'package/scripts/install.js']));
+    expect(files.filter((f) => f.startsWith('package/build/') || f.startsWith('package/test/') || f.startsWith('package/node_modules/'))).toEqual([]);
+  });
+
+  it('installed with --ignore-scripts, loads the prebuild (kind libsystemd)', async () => {
+    const dir = project(base, 'ignore-scripts', {});
+    const i = await npm(['install', '--ignore-scripts', tarball], dir);
+    expect(i.code, i.stderr).toBe(0);
+    const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
+    expect(r.json).toEqual({ kind: 'libsystemd', transport: 'native', addonPath: join(dir, 'node_modules', 'libsystemd', 'prebuilds', `${process.platform}-${process.arch}`, 'libsystemd.node'), fds: [] });
+    expect(existsSync(join(dir, 'node_modules', 'libsystemd', 'build'))).toBe(false);
+  });
+
+  it('installed with CXX=/bin/false, the install exits 0 and the module works', async () => {
+    const dir = project(base, 'no-compiler', {});
+    const i = await npm(['install', '--foreground-scripts', tarball], dir, { CXX: '/bin/false', CC: '/bin/false' });
+    expect(i.code, i.stderr).toBe(0);
+    const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
+    expect(r.json).toMatchObject({ kind: 'libsystemd', fds: [] });
+  });
+
+  it('without a prebuild and without a compiler, the install still exits 0 and the js backend runs', async () => {
+    // Repack without prebuilds/ to stand for a platform we ship no binary for.
+    const unpacked = join(base, 'unpacked');
+    mkdirSync(unpacked);
+    await run('tar', ['xzf', tarball, '-C', unpacked]);
+    rmSync(join(unpacked, 'package', 'prebuilds'), { recursive: true, force: true });
+    const repack = await run('npm', ['pack', '--pack-destination', unpacked], { cwd: join(unpacked, 'package'), env: userEnv() });
+    expect(repack.code, repack.stderr).toBe(0);
+    const bare = join(unpacked, readdirSync(unpacked).find((f) => f.endsWith('.tgz'))!);
+    const dir = project(base, 'no-prebuild', {});
+    const i = await npm(['install', '--foreground-scripts', bare], dir, { CXX: '/bin/false', CC: '/bin/false' });
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stderr + i.stdout).toContain('the pure-JS backend will be used');
+    const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
+    expect(r.json).toEqual({ kind: 'js', transport: 'node', fds: [] });
+  });
+
+  it('a CommonJS and an ESM TypeScript consumer type-check with tsc and run, with named imports', async () => {
+    const consumer = `import { backend, capabilities, listenFds, LISTEN_FDS_START, type BackendReport, type NamedFd } from 'libsystemd';
+const report: BackendReport = backend;
+const named: NamedFd[] = [];
+console.log(JSON.stringify({ kind: report.kind, start: LISTEN_FDS_START, fds: listenFds(), named: named.length, notify: capabilities().notify }));
+`;
+    const tsconfig = (module: string) =>
+      JSON.stringify({ compilerOptions: { module, moduleResolution: module === 'commonjs' ? 'node10' : 'nodenext', target: 'es2022', strict: true, outDir: 'out', typeRoots: [join(ROOT, 'node_modules', '@types')], types: ['node'] }, files: ['main.ts'] });
+    for (const [name, type, module] of [
+      ['cjs-consumer', 'commonjs', 'commonjs'],
+      ['esm-consumer', 'module', 'nodenext'],
+    ] as const) {
+      const dir = project(base, name, { type });
+      const i = await npm(['install', '--ignore-scripts', tarball], dir);
+      expect(i.code, i.stderr).toBe(0);
+      writeFileSync(join(dir, 'main.ts'), consumer);
+      writeFileSync(join(dir, 'tsconfig.json'), tsconfig(module));
+      const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: dir });
+      expect(tsc.stdout + tsc.stderr, `${name}: tsc`).toBe('');
+      const r = await run(process.execPath, ['out/main.js'], { cwd: dir, env: userEnv() });
+      expect(r.stderr, name).toBe('');
+      expect(r.json, name).toEqual({ kind: 'libsystemd', start: 3, fds: [], named: 0, notify: true });
+    }
+    // A type error in a consumer is caught: the types are real, not `any`.
+    const bad = join(base, 'cjs-consumer');
+    writeFileSync(join(bad, 'main.ts'), `import { listenFds } from 'libsystemd';\nconst n: string = listenFds();\n`);
+    const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: bad });
+    expect(tsc.stdout).toContain("Type 'number[]' is not assignable to type 'string'");
+  });
+});
