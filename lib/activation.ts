@@ -2,9 +2,12 @@
  * Socket activation: the fds systemd passes (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), and the
  * sd_is_* checks on them. Validation and errors live here; the backends only return ints.
  */
+import type { Socket as DgramSocket } from 'node:dgram';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { Socket as NetSocket, type ListenOptions, type Server as NetServer } from 'node:net';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from './backend';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
-import { impl } from './select';
+import { impl, load } from './select';
 
 /** The first passed fd (SD_LISTEN_FDS_START). */
 export const LISTEN_FDS_START = 3;
@@ -185,4 +188,134 @@ export function isSocketUnix(fd: number, options: IsSocketUnixOptions = {}): boo
 export function isFifo(fd: number, path?: string): boolean {
   if (path !== undefined && typeof path !== 'string') throw invalidType('path', 'a string', path);
   return check(impl.isFifo(checkFd(fd), path ?? null), 'sd_is_fifo') > 0;
+}
+
+/** `net.ListenOptions`, plus the `{ fd }` form `server.listen()` takes for an inherited socket. */
+export interface ActivatedListenOptions extends ListenOptions {
+  readonly fd?: number;
+}
+
+/** An error the activation helpers throw when neither an activated socket nor a fallback exists. */
+export class ActivationError extends Error {
+  readonly code = 'ERR_LIBSYSTEMD_NO_SOCKET';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ActivationError';
+  }
+}
+
+function describeSelector(selector: string | number | undefined): string {
+  return selector === undefined ? 'the first socket' : typeof selector === 'number' ? `socket #${selector}` : `the socket named ${JSON.stringify(selector)}`;
+}
+
+/**
+ * Finds an activated fd by name or index (default: the first). Returns undefined when the
+ * process was not socket-activated; throws when it was but the selector matches nothing.
+ */
+function select(selector: string | number | undefined): NamedFd | undefined {
+  if (selector !== undefined && typeof selector !== 'string' && !(typeof selector === 'number' && Number.isInteger(selector) && selector >= 0)) {
+    throw invalidType('selector', 'a name or a non-negative integer index', selector);
+  }
+  // Names are only needed to select by name; a broken LISTEN_FDNAMES must not hide fds by index.
+  const list: readonly NamedFd[] =
+    typeof selector === 'string' ? listenFdsWithNames() : listenFds().map((fd) => ({ fd, name: 'unknown' }));
+  if (list.length === 0) return undefined;
+  const found = typeof selector === 'string' ? list.find((n) => n.name === selector) : list[selector ?? 0];
+  if (!found) {
+    const names = typeof selector === 'string' ? ` (passed: ${list.map((n) => JSON.stringify(n.name)).join(', ')})` : ` (${list.length} passed)`;
+    throw new ActivationError(`socket-activated, but ${describeSelector(selector)} was not passed${names}`);
+  }
+  return found;
+}
+
+/**
+ * Listen options for an activated socket: `{ fd }` of the socket with that name (or index;
+ * default the first), or `fallback` when the process was not socket-activated. Use it as
+ * `server.listen(listenArgs('web', { port: 8080 }))` to run the same code under systemd and on
+ * a laptop.
+ * @throws ActivationError (`ERR_LIBSYSTEMD_NO_SOCKET`) when there is neither a matching socket nor a fallback.
+ * @throws SystemdError for a malformed environment (see `listenFds`).
+ */
+export function listenArgs(selector?: string | number, fallback?: ActivatedListenOptions): ActivatedListenOptions {
+  const found = select(selector);
+  if (found) return { fd: found.fd };
+  if (fallback !== undefined) return fallback;
+  throw new ActivationError(`not socket-activated (no LISTEN_FDS for this process) and no fallback given for ${describeSelector(selector)}`);
+}
+
+/**
+ * Listens on the activated socket (or the fallback), like `server.listen(listenArgs(…), cb)`,
+ * and makes `server.address()` report the path of an activated AF_UNIX socket (Node leaves it
+ * `null` for servers adopted by fd).
+ */
+export function listenOn<S extends NetServer>(server: S, selector?: string | number, fallback?: ActivatedListenOptions, callback?: () => void): S {
+  const args = listenArgs(selector, fallback);
+  server.listen(args, callback);
+  if (args.fd !== undefined && !args.path) {
+    const path = unixPath(args.fd);
+    if (path !== undefined) (server as unknown as { _pipeName?: string })._pipeName = path;
+  }
+  return server;
+}
+
+/**
+ * The sun_path of an AF_UNIX socket fd (`@name` for abstract ones): getsockname through the
+ * addon, or the kernel's /proc/net/unix table (by the socket's inode) without it.
+ */
+function unixPath(fd: number): string | undefined {
+  const binding = load.binding;
+  if (binding) {
+    const sa = binding.getsockname(fd);
+    if (typeof sa === 'number' || sa.length < 3 || sa.readUInt16LE(0) !== AF_UNIX) return undefined;
+    const sun = sa.subarray(2);
+    if (sun[0] === 0) return `@${sun.subarray(1).toString('latin1')}`;
+    const nul = sun.indexOf(0);
+    return sun.subarray(0, nul < 0 ? sun.length : nul).toString();
+  }
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (!inode) return undefined;
+    // Columns: Num RefCount Protocol Flags Type St Inode Path
+    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n')) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[6] === inode) return cols[7];
+    }
+  } catch {
+    // no /proc: address() stays null, as Node leaves it
+  }
+  return undefined;
+}
+
+/**
+ * Binds a `dgram` socket to the activated datagram socket (`ListenDatagram=`) with that name or
+ * index, and returns it. Returns `undefined` (leaving the socket unbound) when the process was
+ * not socket-activated.
+ * @throws ActivationError when activated but the selector matches nothing; `SystemdError`
+ *   `EPROTOTYPE` when the fd is not a datagram socket.
+ */
+export function bindDatagram(socket: DgramSocket, selector?: string | number, callback?: () => void): DgramSocket | undefined {
+  const found = select(selector);
+  if (!found) return undefined;
+  // The type can only be checked with getsockopt (native transport); Node's bind() reports the rest.
+  if (impl.transport === 'native' && !isSocket(found.fd, { type: 'dgram' })) {
+    throw new SystemdError(-EPROTOTYPE, 'sd_is_socket', `fd ${found.fd} (${found.name}) is not a datagram socket`);
+  }
+  socket.bind({ fd: found.fd }, callback);
+  return socket;
+}
+
+const EPROTOTYPE = 91;
+
+/**
+ * For `Accept=yes` (inetd-style) services: fd 3 as a connected `net.Socket`, or `undefined`
+ * when the process was not started for one connection (not activated, or fd 3 is a listener).
+ * @throws SystemdError for a malformed environment.
+ */
+export function acceptedConnection(): NetSocket | undefined {
+  const fds = listenFds();
+  if (fds.length === 0) return undefined;
+  const fd = fds[0]!;
+  if (!isSocket(fd)) return undefined;
+  if (impl.transport === 'native' && (isSocket(fd, { listening: true }) || !isSocket(fd, { type: 'stream' }))) return undefined;
+  return new NetSocket({ fd, readable: true, writable: true });
 }
