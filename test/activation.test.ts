@@ -119,6 +119,20 @@ describeWith({ linux: true }, 'activation with fds from a spawn stdio array', ()
       const none = await runFixture(FIXTURE, ['listen-args', 'web'], { env: { ...MODES[mode], LISTEN_PID: undefined } });
       expect(none.json.args).toMatchObject({ error: 'ERR_LIBSYSTEMD_NO_SOCKET' });
     });
+
+    it('compat/systemd-socket hands out fds by counter and index, bounds-checked', async () => {
+      const r = await activated({ LISTEN_FDS: '2' }, ['compat-socket']);
+      expect(r.json).toEqual({ seq: [{ fd: 3 }, { fd: 4 }, null, null, { fd: 4 }] });
+      const none = await runFixture(FIXTURE, ['compat-socket'], { env: { ...MODES[mode], LISTEN_PID: undefined } });
+      expect(none.json).toEqual({ seq: [null, null, null, null, null] });
+    });
+
+    it("compat/systemd makes listen('systemd') adopt the one socket with a correct address()", async () => {
+      const one = await runFixture(FIXTURE, ['compat-systemd'], { fds: [tcpFd], listenPidSelf: true, env: { ...MODES[mode], LISTEN_FDS: '1' } });
+      expect(one.json).toEqual({ address: tcp.address() });
+      const two = await activated({ LISTEN_FDS: '2' }, ['compat-systemd']);
+      expect(two.json).toEqual({ error: 'No or too many file descriptors received.' });
+    });
   });
 });
 
