@@ -14,8 +14,8 @@ describeWith({ linux: true }, 'backends', () => {
   if (!load.binding) throw new Error(`the addon did not load: ${load.attempts.join('; ')}`);
   const binding = load.binding;
   if (!load.libsystemd) throw new Error(`libsystemd did not open: ${load.attempts.join('; ')}`);
-  conformance('libsystemd', () => createLibsystemdBackend(binding), { fdChecks: true });
-  conformance('js/native', () => createJsBackend(nativeTransport(binding)), { fdChecks: true });
+  conformance('libsystemd', () => createLibsystemdBackend(binding), { fdChecks: true, binding });
+  conformance('js/native', () => createJsBackend(nativeTransport(binding)), { fdChecks: true, binding });
   conformance('js/node', () => createJsBackend(nodeTransport()), { fdChecks: false });
 });
 

@@ -3,12 +3,14 @@
  * 1.2, 1.4, 1.5 and checklist 2.1, 2.2, 2.4, 2.5), run once against every backend. Expected
  * values are libsystemd's results; the js backend must reproduce them exactly.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_STREAM, type Backend } from '../lib/backend';
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, type Backend } from '../lib/backend';
+import type { NativeBinding } from '../lib/native';
 
 const EINVAL = -22;
 const ERANGE = -34;
@@ -43,6 +45,8 @@ function fillFds(top: number): number[] {
 export interface ConformanceOptions {
   /** The node transport cannot read SO_TYPE, SO_ACCEPTCONN or getsockname. */
   readonly fdChecks: boolean;
+  /** The addon, to create AF_UNIX datagram sockets the suite then checks. */
+  readonly binding?: NativeBinding;
 }
 
 export function conformance(name: string, make: () => Backend, opts: ConformanceOptions): void {
@@ -233,6 +237,22 @@ export function conformance(name: string, make: () => Backend, opts: Conformance
         expect(b.isSocketUnix(fd, 0, -1, null)).toBe(EBADF);
       });
 
+      it('recognises a FIFO, by path too (a missing path is "no", not an error)', () => {
+        const path = join(dir, 'fifo');
+        execFileSync('mkfifo', [path]);
+        const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+        try {
+          expect(b.isFifo(fd, null)).toBe(1);
+          expect(b.isFifo(fd, path)).toBe(1);
+          expect(b.isFifo(fd, '/dev/null')).toBe(0);
+          expect(b.isFifo(fd, join(dir, 'missing'))).toBe(0);
+          expect(b.isFifo(fd, '/dev/null/not-a-dir')).toBe(0);
+          expect(b.isSocket(fd, 0, 0, -1)).toBe(0);
+        } finally {
+          closeSync(fd);
+        }
+      });
+
       it('rejects negative family/type and non-inet families with EINVAL', () => {
         expect(b.isSocket(tcpFd, -1, 0, -1)).toBe(EINVAL);
         expect(b.isSocket(tcpFd, 0, -1, -1)).toBe(EINVAL);
@@ -269,6 +289,53 @@ export function conformance(name: string, make: () => Backend, opts: Conformance
         expect(b.isSocketInet(tcpFd, AF_INET6, 0, -1, 0)).toBe(0);
         expect(b.isSocketUnix(tcpFd, 0, -1, null)).toBe(0);
       });
+
+      if (opts.fdChecks && opts.binding) {
+        const n = opts.binding;
+        const unixSocket = (type: number, addr?: Buffer): number => {
+          const fd = n.unix_socket(type, false);
+          expect(fd).toBeGreaterThan(2);
+          if (addr) expect(n.unix_bind(fd, addr)).toBe(0);
+          return fd;
+        };
+
+        it('matches AF_UNIX datagram and seqpacket sockets by type and by exact path', () => {
+          const path = Buffer.from(join(dir, 'dgram.sock'));
+          const dg = unixSocket(SOCK_DGRAM, path);
+          const sp = unixSocket(SOCK_SEQPACKET, Buffer.from(join(dir, 'seq.sock')));
+          try {
+            expect(b.isSocket(dg, AF_UNIX, SOCK_DGRAM, -1)).toBe(1);
+            expect(b.isSocket(dg, 0, SOCK_DGRAM, 1)).toBe(0);
+            expect(b.isSocket(dg, 0, SOCK_DGRAM, 0)).toBe(1);
+            expect(b.isSocket(sp, AF_UNIX, SOCK_SEQPACKET, 0)).toBe(1);
+            expect(b.isSocketUnix(dg, SOCK_DGRAM, -1, path)).toBe(1);
+            expect(b.isSocketUnix(dg, 0, -1, Buffer.from(`${path}x`))).toBe(0);
+            expect(b.isSocketUnix(dg, 0, -1, path.subarray(0, path.length - 1))).toBe(0);
+            expect(b.isSocketUnix(dg, SOCK_STREAM, -1, path)).toBe(0);
+            expect(b.isSocketInet(dg, 0, 0, -1, 0)).toBe(0);
+          } finally {
+            n.close(dg);
+            n.close(sp);
+          }
+        });
+
+        it('matches abstract names with their exact length, and unnamed sockets', () => {
+          const name = Buffer.from(`\0libsystemd-test-${process.pid}`);
+          const ab = unixSocket(SOCK_DGRAM, name);
+          const unnamed = unixSocket(SOCK_DGRAM);
+          try {
+            expect(b.isSocketUnix(ab, 0, -1, name)).toBe(1);
+            expect(b.isSocketUnix(ab, 0, -1, Buffer.concat([name, Buffer.from([0])]))).toBe(0);
+            expect(b.isSocketUnix(ab, 0, -1, name.subarray(0, name.length - 1))).toBe(0);
+            expect(b.isSocketUnix(ab, 0, -1, Buffer.alloc(0))).toBe(0);
+            expect(b.isSocketUnix(unnamed, 0, -1, Buffer.alloc(0))).toBe(1);
+            expect(b.isSocketUnix(unnamed, 0, -1, name)).toBe(0);
+          } finally {
+            n.close(ab);
+            n.close(unnamed);
+          }
+        });
+      }
     });
   });
 }
