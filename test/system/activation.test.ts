@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES, type Mode } from '../helpers/child';
 import { describeWith } from '../helpers/env';
-import { CHECKOUT, RealSystemd, SYSTEM_NEEDS } from './harness';
+import { CHECKOUT, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 const EXAMPLE = join(CHECKOUT, 'examples', 'socket-activated-http');
 const unit = (f: string) => readFileSync(join(EXAMPLE, f), 'utf8');
@@ -24,7 +24,7 @@ describeWith(SYSTEM_NEEDS, 'socket activation under a real systemd', () => {
       sd = await RealSystemd.start();
       const env = Object.entries(MODES[mode]).map(([k, v]) => `Environment=${k}=${v}\n`).join('');
       await sd.install({
-        'app.service': unit('app.service').replace(/^ExecStart=.*$/m, `${env}ExecStart=${process.execPath} ${join(EXAMPLE, 'server.js')}`),
+        'app.service': unit('app.service').replace(/^ExecStart=.*$/m, `${env}ExecStart=${process.execPath} ${UNIT_CHECKOUT}/examples/socket-activated-http/server.js`),
         'app-web.socket': unit('app-web.socket'),
         'app-admin.socket': unit('app-admin.socket'),
       });

@@ -12,6 +12,12 @@ import type { Needs } from '../helpers/env';
 const execFileP = promisify(execFile);
 export const HARNESS = resolve(__dirname, 'real-systemd.sh');
 export const CHECKOUT = resolve(__dirname, '..', '..');
+/**
+ * Where units see the checkout. It is also bound at its own path (clients run there), but a
+ * clone under /tmp is hidden from services with PrivateTmp= (implied by DynamicUser=), so units
+ * use this path under /run instead.
+ */
+export const UNIT_CHECKOUT = '/run/libsystemd-checkout';
 export const SYSTEM_NEEDS: Needs = { linux: true, root: true, bins: ['unshare', 'nsenter', 'setpriv', 'findmnt', 'systemctl', 'python3'] };
 
 export interface Run {
@@ -30,7 +36,7 @@ export class RealSystemd {
     const name = `libsystemd-test-${process.pid}-${++counter}`;
     const scratch = mkdtempSync(join(tmpdir(), 'libsystemd-sys-'));
     const s = new RealSystemd(name, scratch);
-    await s.sh(['start', '--lifetime', '900', '--bind-ro', `${CHECKOUT}:${CHECKOUT}`, ...extra]);
+    await s.sh(['start', '--lifetime', '900', '--bind-ro', `${CHECKOUT}:${CHECKOUT}`, '--bind-ro', `${CHECKOUT}:${UNIT_CHECKOUT}`, ...extra]);
     return s;
   }
 

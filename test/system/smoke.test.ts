@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../helpers/env';
-import { CHECKOUT, RealSystemd, SYSTEM_NEEDS } from './harness';
+import { CHECKOUT, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 describeWith(SYSTEM_NEEDS, 'real systemd harness', () => {
   let sd: RealSystemd;
@@ -23,7 +23,7 @@ Description=libsystemd smoke test
 
 [Service]
 Type=oneshot
-ExecStart=${process.execPath} -e "const l = require('${CHECKOUT}'); console.log('backend=' + l.backend.kind + '/' + l.backend.transport + ' booted=' + l.booted())"
+ExecStart=${process.execPath} -e "const l = require('${UNIT_CHECKOUT}'); console.log('backend=' + l.backend.kind + '/' + l.backend.transport + ' booted=' + l.booted())"
 `,
     });
     const r = await sd.systemctl('start', 'smoke.service');
