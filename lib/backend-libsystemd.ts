@@ -16,5 +16,7 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     isSocketUnix: (fd, type, listening, path) => n.is_socket_unix(fd, type, listening, path),
     watchdogEnabled: (unset) => n.watchdog_enabled(unset),
     booted: () => n.booted(),
+    notify: (pid, unset, state, fds) => n.notify(pid, unset, state, fds.length ? fds : null),
+    notifyBarrier: (unset, timeoutUsec) => n.notify_barrier(unset, timeoutUsec),
   } satisfies Backend;
 }

@@ -29,6 +29,11 @@ export interface Backend {
   watchdogEnabled(unset: boolean): [number, bigint];
   /** sd_booted. */
   booted(): number;
+
+  /** sd_pid_notify_with_fds: 1 sent, 0 no NOTIFY_SOCKET, or -errno. pid 0 is this process. */
+  notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number;
+  /** sd_notify_barrier, without blocking the event loop: 1, 0, or -errno (-ETIMEDOUT). */
+  notifyBarrier(unset: boolean, timeoutUsec: bigint): Promise<number>;
 }
 
 /** Linux constants the contract uses. */

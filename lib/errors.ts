@@ -69,4 +69,6 @@ export const E = {
   E2BIG: 7,
   EAGAIN: 11,
   ETIMEDOUT: 110,
+  EIO: 5,
+  EPROTOTYPE: 91,
 } as const;

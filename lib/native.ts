@@ -36,7 +36,7 @@ export interface NativeBinding {
   // raw primitives for the js backend (unix.cc)
   unix_socket(type: number, nonblock: boolean): number;
   unix_bind(fd: number, path: Buffer): number;
-  unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | readonly Buffer[], fds: readonly number[] | null): number;
+  unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | readonly Buffer[], fds: readonly number[] | null, creds?: readonly [number, number, number] | null): number;
   unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number): [Buffer, number[], number, number, number, boolean] | number;
   setsockopt_int(fd: number, level: number, name: number, value: number): number;
   getsockopt_int(fd: number, level: number, name: number): number;

@@ -1,9 +1,259 @@
 /**
- * Readiness, status and watchdog (sd_notify family). This module grows with the notify work;
- * for now it holds the parts both backends already share.
+ * Readiness, status and watchdog: the sd_notify vocabulary. Every message is validated and
+ * encoded here, once, for both backends; nothing that could inject an extra assignment (a
+ * newline, a carriage return, a NUL, a trailing backslash) or that PID 1 would silently drop
+ * (over 4096 bytes, more than 253 fds) is ever sent.
  */
-import { check, invalidType } from './errors';
+import { constants } from 'node:os';
+import { check, invalidType, invalidValue } from './errors';
 import { impl } from './select';
+
+/** A value in an object-form state: strings are sent as text, booleans as 1/0. */
+export type NotifyValue = string | number | bigint | boolean;
+/** A raw `KEY=VALUE` string (lines separated by `\n`) or an object of assignments. */
+export type NotifyState = string | Readonly<Record<string, NotifyValue | undefined>>;
+
+export interface NotifyOptions {
+  /** fds to pass with SCM_RIGHTS (the fd store takes them with `FDSTORE=1`); at most 253. */
+  readonly fds?: readonly number[];
+  /** Send on behalf of another process (needs privilege; otherwise sent as this process). */
+  readonly pid?: number;
+  /** Remove NOTIFY_SOCKET from the environment afterwards. Default `false`. */
+  readonly unsetEnvironment?: boolean;
+}
+
+/** PID 1 reads at most this many bytes and ignores a longer message entirely. */
+export const NOTIFY_MAX_BYTES = 4096;
+/** SCM_MAX_FD. */
+export const NOTIFY_MAX_FDS = 253;
+
+const KEY = /^[A-Z][A-Z0-9_]*$/;
+
+function wellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** One object value as PID 1 must read it back: backslashes escaped (PID 1 unescapes them). */
+function encodeValue(key: string, v: NotifyValue): string {
+  switch (typeof v) {
+    case 'string':
+      if (/[\n\r\0]/.test(v)) throw invalidValue(`state.${key}`, 'must not contain a newline, carriage return or NUL (it would inject assignments)');
+      if (!wellFormed(v)) throw invalidValue(`state.${key}`, 'must be well-formed Unicode (PID 1 ignores invalid UTF-8)');
+      return v.replace(/\\/g, '\\\\');
+    case 'number':
+      if (!Number.isFinite(v)) throw invalidValue(`state.${key}`, `must be a finite number, received ${v}`);
+      return Number.isInteger(v) ? BigInt(v).toString() : String(v);
+    case 'bigint':
+      return v.toString();
+    case 'boolean':
+      return v ? '1' : '0';
+    default:
+      throw invalidType(`state.${key}`, 'a string, number, bigint or boolean', v);
+  }
+}
+
+/** Validates and encodes a state into the datagram's bytes. */
+export function encodeState(state: NotifyState): Buffer {
+  let text: string;
+  if (typeof state === 'string') {
+    if (/[\r\0]/.test(state)) throw invalidValue('state', 'must not contain a carriage return or NUL (PID 1 splits lines at \\r and drops messages with NUL)');
+    if (!wellFormed(state)) throw invalidValue('state', 'must be well-formed Unicode');
+    const lines = state.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop(); // one trailing newline is harmless
+    if (lines.length === 0) throw invalidValue('state', 'must hold at least one KEY=VALUE line');
+    for (const line of lines) {
+      if (!/^[^=\s][^=]*=/.test(line)) throw invalidValue('state', `has a line that is not KEY=VALUE: ${JSON.stringify(line)}`);
+      // An odd number of trailing backslashes escapes the newline: PID 1 would join the lines
+      // (or drop the whole message at the end).
+      if (/(^|[^\\])(\\\\)*\\$/.test(line)) throw invalidValue('state', `has a line ending in an unescaped backslash: ${JSON.stringify(line)}`);
+    }
+    text = state;
+  } else if (state !== null && typeof state === 'object' && !Array.isArray(state)) {
+    const lines: string[] = [];
+    for (const [key, v] of Object.entries(state)) {
+      if (v === undefined) continue;
+      if (!KEY.test(key)) throw invalidValue('state', `has an invalid key ${JSON.stringify(key)} (A-Z, 0-9 and _, starting with a letter)`);
+      lines.push(`${key}=${encodeValue(key, v)}`);
+    }
+    if (lines.length === 0) throw invalidValue('state', 'must hold at least one assignment');
+    text = lines.join('\n');
+  } else {
+    throw invalidType('state', 'a string or an object', state);
+  }
+  const buf = Buffer.from(text);
+  if (buf.length > NOTIFY_MAX_BYTES) throw invalidValue('state', `is ${buf.length} bytes; PID 1 ignores messages over ${NOTIFY_MAX_BYTES} bytes`);
+  return buf;
+}
+
+function checkFds(fds: unknown): readonly number[] {
+  if (fds === undefined) return [];
+  if (!Array.isArray(fds)) throw invalidType('options.fds', 'an array of fds', fds);
+  if (fds.length > NOTIFY_MAX_FDS) throw invalidValue('options.fds', `has ${fds.length} fds; at most ${NOTIFY_MAX_FDS} can be passed`);
+  for (const fd of fds) if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) throw invalidValue('options.fds', `must hold non-negative integers, received ${String(fd)}`);
+  return fds as number[];
+}
+
+let warned = false;
+
+/** On the node transport a datagram cannot be sent from Node itself: say so, once. */
+function warnNodeTransport(): void {
+  if (warned || impl.transport !== 'node' || process.env.NOTIFY_SOCKET === undefined) return;
+  warned = true;
+  process.emitWarning(
+    'libsystemd: the native addon is not loaded, so sd_notify messages are sent through systemd-notify(1); ' +
+      'as a non-root user PID 1 accepts them only with NotifyAccess=all. See backend.loadError.',
+    { code: 'LIBSYSTEMD_NOTIFY_UNAVAILABLE' },
+  );
+}
+
+/**
+ * Sends a notification to the service manager (sd_notify / sd_pid_notify_with_fds).
+ * @param state `'READY=1\nSTATUS=x'` or `{ READY: 1, STATUS: 'x' }`; object values have their
+ *   backslashes escaped so PID 1 reads them back exactly.
+ * @returns `true` when the datagram was sent, `false` when there is no NOTIFY_SOCKET.
+ * @throws TypeError `ERR_INVALID_ARG_VALUE` before anything is sent, for a value with `\n`, `\r`
+ *   or NUL, a line that is not KEY=VALUE, a message over 4096 bytes, more than 253 fds.
+ * @throws SystemdError when sending fails (`ENOENT`, `ECONNREFUSED`, `EINVAL` for a bad NOTIFY_SOCKET, …).
+ * Fallback: without the addon, systemd-notify(1) sends it (one warning, no fds).
+ */
+export function notify(state: NotifyState, options: NotifyOptions = {}): boolean {
+  const buf = encodeState(state);
+  const fds = checkFds(options.fds);
+  const pid = options.pid ?? 0;
+  if (!Number.isInteger(pid) || pid < 0) throw invalidValue('options.pid', `must be a positive integer, received ${String(pid)}`);
+  const unset = options.unsetEnvironment ?? false;
+  if (typeof unset !== 'boolean') throw invalidType('options.unsetEnvironment', 'a boolean', unset);
+  warnNodeTransport();
+  return check(impl.notify(pid, unset, buf, fds), fds.length > 0 || pid !== 0 ? 'sd_pid_notify_with_fds' : 'sd_notify') > 0;
+}
+
+function withStatus(state: Record<string, NotifyValue>, status: string | undefined): Record<string, NotifyValue> {
+  if (status !== undefined) {
+    if (typeof status !== 'string') throw invalidType('status', 'a string', status);
+    state.STATUS = status;
+  }
+  return state;
+}
+
+/** Microseconds from milliseconds, exactly (bigint; no float formatting on the wire). */
+function usecFromMs(ms: number | bigint, name: string): bigint {
+  if (typeof ms === 'bigint') {
+    if (ms < 0n) throw invalidValue(name, 'must not be negative');
+    return ms * 1000n;
+  }
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalidValue(name, `must be a non-negative number of milliseconds, received ${String(ms)}`);
+  return BigInt(Math.round(ms * 1000));
+}
+
+/** CLOCK_MONOTONIC in microseconds (Node's hrtime is CLOCK_MONOTONIC on Linux). */
+function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
+/** `READY=1` (and `STATUS=`): start-up (or a reload) is complete. */
+export function ready(status?: string): boolean {
+  return notify(withStatus({ READY: 1 }, status));
+}
+
+/** `RELOADING=1` with `MONOTONIC_USEC=` (required by Type=notify-reload); send `ready()` when done. */
+export function reloading(status?: string): boolean {
+  return notify(withStatus({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec() }, status));
+}
+
+/** `STOPPING=1`: shutdown has begun. */
+export function stopping(status?: string): boolean {
+  return notify(withStatus({ STOPPING: 1 }, status));
+}
+
+/** `STATUS=`: the one-line status `systemctl status` shows (an empty string clears it). */
+export function status(text: string): boolean {
+  if (typeof text !== 'string') throw invalidType('text', 'a string', text);
+  return notify({ STATUS: text });
+}
+
+/** `MAINPID=`: the service's main process is now `pid`. */
+export function mainPid(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) throw invalidValue('pid', `must be a positive integer, received ${String(pid)}`);
+  return notify({ MAINPID: pid });
+}
+
+/** `ERRNO=`: why the service failed, as a number or an errno name (`'ENOENT'`). */
+export function errno(code: number | string): boolean {
+  const n = typeof code === 'string' ? (constants.errno as Record<string, number>)[code] : code;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalidValue('code', `must be an errno number or name, received ${String(code)}`);
+  return notify({ ERRNO: n });
+}
+
+/** `BUSERROR=`: the failure as a D-Bus error name (e.g. `org.freedesktop.DBus.Error.TimedOut`). */
+export function busError(name: string): boolean {
+  if (typeof name !== 'string') throw invalidType('name', 'a string', name);
+  return notify({ BUSERROR: name });
+}
+
+/** `EXTEND_TIMEOUT_USEC=`: "send another message within this many ms" (relative to now). */
+export function extendTimeout(ms: number | bigint): boolean {
+  return notify({ EXTEND_TIMEOUT_USEC: usecFromMs(ms, 'ms') });
+}
+
+/** `WATCHDOG=1`: the keep-alive ping. */
+export function watchdog(): boolean {
+  return notify('WATCHDOG=1');
+}
+
+/** `WATCHDOG=trigger`: act as if the watchdog expired (works without WatchdogSec=). */
+export function watchdogTrigger(): boolean {
+  return notify('WATCHDOG=trigger');
+}
+
+/** `WATCHDOG_USEC=`: change the watchdog timeout at run time (not reflected in `watchdogUsec()`). */
+export function setWatchdogTimeout(ms: number | bigint): boolean {
+  return notify({ WATCHDOG_USEC: usecFromMs(ms, 'ms') });
+}
+
+/** Validates an FDNAME= the way PID 1 does (0x20-0x7E except `:`, at most 255 bytes). */
+function fdName(name: unknown, what: string): string {
+  if (typeof name !== 'string') throw invalidType(what, 'a string', name);
+  if (name.length === 0 || name.length > 255 || !/^[\x20-\x39\x3b-\x7e]+$/.test(name)) {
+    throw invalidValue(what, `must be 1-255 printable ASCII characters without ':' (PID 1 ignores others), received ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export interface FdStoreOptions {
+  /** FDNAME= for these fds (LISTEN_FDNAMES after a restart); default `stored`. */
+  readonly name?: string;
+  /** `false`: PID 1 does not drop the fds on POLLHUP/POLLERR (FDPOLL=0). */
+  readonly poll?: boolean;
+}
+
+/**
+ * `FDSTORE=1`: keeps `fds` in the service manager (needs FileDescriptorStoreMax=); they come
+ * back through `listenFdsWithNames()` after a restart.
+ */
+export function fdStore(fds: readonly number[], options: FdStoreOptions = {}): boolean {
+  if (!Array.isArray(fds) || fds.length === 0) throw invalidValue('fds', 'must be a non-empty array of fds');
+  const state: Record<string, NotifyValue> = { FDSTORE: 1 };
+  if (options.name !== undefined) state.FDNAME = fdName(options.name, 'options.name');
+  if (options.poll === false) state.FDPOLL = 0;
+  return notify(state, { fds });
+}
+
+/** `FDSTOREREMOVE=1`: drops the stored fds with that name. */
+export function fdStoreRemove(name: string): boolean {
+  return notify({ FDSTOREREMOVE: 1, FDNAME: fdName(name, 'name') });
+}
+
+/**
+ * Resolves once the service manager has processed every message sent before
+ * (sd_notify_barrier), without blocking the event loop.
+ * @returns `true` when synchronised, `false` when there is no NOTIFY_SOCKET.
+ * @throws SystemdError `ETIMEDOUT` (rejects) when the manager did not answer in time.
+ */
+export async function barrier(timeoutMs: number = 5000): Promise<boolean> {
+  const usec = timeoutMs === Infinity ? (1n << 64n) - 1n : usecFromMs(timeoutMs, 'timeoutMs');
+  warnNodeTransport();
+  return check(await impl.notifyBarrier(false, usec), 'sd_notify_barrier') > 0;
+}
 
 /**
  * Whether the system was booted with systemd (sd_booted: /run/systemd/system/ exists).
@@ -28,4 +278,65 @@ export function watchdogUsec(options: WatchdogOptions = {}): bigint | undefined 
   if (typeof unset !== 'boolean') throw invalidType('options.unsetEnvironment', 'a boolean', unset);
   const [rc, usec] = impl.watchdogEnabled(unset);
   return check(rc, 'sd_watchdog_enabled') > 0 ? usec : undefined;
+}
+
+export interface StartWatchdogOptions {
+  /** Ping every `fraction` of the timeout; default 0.5 (systemd's recommendation). */
+  readonly fraction?: number;
+  /** Ping only while this returns (or resolves to) `true`. */
+  readonly healthCheck?: () => boolean | Promise<boolean>;
+}
+
+export interface WatchdogHandle {
+  /** The ping interval in ms (0 when the watchdog is off). */
+  readonly intervalMs: number;
+  stop(): void;
+}
+
+let running: WatchdogHandle | undefined;
+
+/**
+ * Pings the watchdog every `fraction` of WATCHDOG_USEC while the event loop runs (a blocked
+ * loop stops the pings, and PID 1 restarts the service). Idempotent: a second call returns the
+ * running handle. The timer is unref'd, so it never keeps a finished process alive. Does nothing
+ * when the watchdog is off.
+ */
+export function startWatchdog(options: StartWatchdogOptions = {}): WatchdogHandle {
+  if (running) return running;
+  const fraction = options.fraction ?? 0.5;
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) throw invalidValue('options.fraction', `must be between 0 and 1, received ${String(fraction)}`);
+  const check = options.healthCheck;
+  if (check !== undefined && typeof check !== 'function') throw invalidType('options.healthCheck', 'a function', check);
+  const usec = watchdogUsec();
+  if (usec === undefined) return { intervalMs: 0, stop() {} };
+  const intervalMs = Math.max(1, Math.floor((Number(usec) / 1000) * fraction));
+  let busy = false;
+  let reported = false;
+  const tick = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      if (!check || (await check())) watchdog();
+    } catch (err) {
+      // A failing health check or ping means no ping: PID 1 acts on the missing ones.
+      if (!reported) {
+        reported = true;
+        process.emitWarning(`libsystemd: watchdog ping skipped: ${(err as Error).message}`, { code: 'LIBSYSTEMD_WATCHDOG' });
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), intervalMs);
+  timer.unref();
+  void tick();
+  const handle: WatchdogHandle = {
+    intervalMs,
+    stop() {
+      clearInterval(timer);
+      if (running === handle) running = undefined;
+    },
+  };
+  running = handle;
+  return handle;
 }

@@ -69,8 +69,10 @@ Napi::Value UnixBind(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, rc < 0 ? -errno : 0);
 }
 
-// unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | Buffer[], fds: number[] | null): number
+// unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | Buffer[], fds: number[] | null,
+//              creds?: [pid, uid, gid] | null): number
 //   bytes sent, or -errno (EAGAIN on a full queue of a non-blocking socket). MSG_NOSIGNAL.
+//   creds attaches SCM_CREDENTIALS (faking another pid needs CAP_SYS_ADMIN; the kernel says EPERM).
 Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0);
@@ -84,6 +86,14 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   ArgIovecs(info, 2, &iov);
   std::vector<int> fds = ArgFds(info, 3);
   if (fds.size() > kMaxFds) return Errno(env, E2BIG);
+  bool send_creds = info.Length() > 4 && info[4].IsArray();
+  struct ucred cred = {0, 0, 0};
+  if (send_creds) {
+    Napi::Array c = info[4].As<Napi::Array>();
+    cred.pid = c.Get(0u).As<Napi::Number>().Int32Value();
+    cred.uid = c.Get(1u).As<Napi::Number>().Uint32Value();
+    cred.gid = c.Get(2u).As<Napi::Number>().Uint32Value();
+  }
 
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
@@ -93,16 +103,26 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   }
   mh.msg_iov = iov.data();
   mh.msg_iovlen = iov.size();
-  std::vector<char> control;
-  if (!fds.empty()) {
-    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
+  // Same layout as libsystemd: SCM_RIGHTS first, then SCM_CREDENTIALS.
+  std::vector<char> control((fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size())) +
+                            (send_creds ? CMSG_SPACE(sizeof(struct ucred)) : 0));
+  if (!control.empty()) {
     mh.msg_control = control.data();
     mh.msg_controllen = control.size();
     struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    if (!fds.empty()) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+      c = CMSG_NXTHDR(&mh, c);
+    }
+    if (send_creds) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_CREDENTIALS;
+      c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+      memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+    }
   }
   ssize_t n;
   do {

@@ -6,6 +6,7 @@ import { statSync, type Stats } from 'node:fs';
 import { AF_INET, AF_INET6, AF_UNIX, type Backend } from '../backend';
 import { E } from '../errors';
 import { INT_MAX, parsePid, safeAtoi, safeAtou64, splitFdNames, U64_MAX } from './parse';
+import { helperNotify, nativeNotify } from './notify';
 import { access, fstat, type JsTransport } from './transport';
 
 const LISTEN_FDS_START = 3;
@@ -23,6 +24,8 @@ function familyOf(sa: Buffer): number {
 }
 
 export function createJsBackend(t: JsTransport): Backend {
+  const notifier = t.binding ? nativeNotify(t.binding) : helperNotify();
+
   function listenFdsInner(): number {
     const e = env.LISTEN_PID;
     if (e === undefined) return 0;
@@ -189,6 +192,9 @@ export function createJsBackend(t: JsTransport): Backend {
       }
       return [r, usec];
     },
+
+    notify: notifier.notify,
+    notifyBarrier: notifier.notifyBarrier,
 
     booted() {
       const r = access('/run/systemd/system/');

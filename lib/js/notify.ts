@@ -1,0 +1,140 @@
+/**
+ * The sd_notify protocol in TypeScript (libsystemd v252 sd_pid_notify_with_fds and
+ * sd_notify_barrier): NOTIFY_SOCKET resolution, one datagram with SCM_RIGHTS fds and, for a
+ * foreign pid, SCM_CREDENTIALS (retried without them when the kernel refuses), and the barrier
+ * as a pipe whose hang-up is awaited without blocking the event loop.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { Socket } from 'node:net';
+import { SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
+import { E } from '../errors';
+import type { NativeBinding } from '../native';
+import { U64_MAX } from './parse';
+
+const env = process.env;
+const SUN_PATH_MAX = 108;
+const SNDBUF_SIZE = 8 * 1024 * 1024;
+
+/**
+ * sockaddr_un_set_path(): `/path` or `@abstract` (at least 2 bytes, at most 107) as the
+ * sun_path bytes unix_sendmsg takes (a leading NUL for abstract names), or -errno.
+ */
+export function notifyAddress(e: string): Buffer | number {
+  const bytes = Buffer.from(e);
+  if (bytes.length < 2 || (e[0] !== '/' && e[0] !== '@')) return -E.EINVAL;
+  if (bytes.length > SUN_PATH_MAX - 1) return e[0] === '@' ? -E.EINVAL : -E.ENAMETOOLONG;
+  if (e[0] === '@') bytes[0] = 0;
+  return bytes;
+}
+
+export interface NotifyImpl {
+  notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number;
+  notifyBarrier(unset: boolean, timeoutUsec: bigint): Promise<number>;
+}
+
+/** Over the addon's AF_UNIX primitives. One socket is kept per thread (libsystemd opens one per call). */
+export function nativeNotify(n: NativeBinding): NotifyImpl {
+  let sock = -1;
+
+  function socket(): number {
+    if (sock >= 0) return sock;
+    const fd = n.unix_socket(SOCK_DGRAM, false);
+    if (fd < 0) return fd;
+    // Best effort, as fd_inc_sndbuf(): large states and many fds fit without blocking early.
+    if (n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, SNDBUF_SIZE) < 0) n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF_SIZE);
+    sock = fd;
+    return fd;
+  }
+
+  function send(pid: number, state: Buffer, fds: readonly number[]): number {
+    const e = env.NOTIFY_SOCKET;
+    if (e === undefined) return 0;
+    const addr = notifyAddress(e);
+    if (typeof addr === 'number') return addr;
+    const fd = socket();
+    if (fd < 0) return fd;
+    const uid = process.getuid!();
+    const gid = process.getgid!();
+    const sendCreds = (pid !== 0 && pid !== process.pid) || uid !== process.geteuid!() || gid !== process.getegid!();
+    const creds: [number, number, number] | null = sendCreds ? [pid !== 0 ? pid : process.pid, uid, gid] : null;
+    let rc = n.unix_sendmsg(fd, addr, state, fds.length ? fds : null, creds);
+    // The kernel refuses faked credentials without privilege: then send as ourselves.
+    if (rc < 0 && creds) rc = n.unix_sendmsg(fd, addr, state, fds.length ? fds : null, null);
+    return rc < 0 ? rc : 1;
+  }
+
+  function notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number {
+    const had = env.NOTIFY_SOCKET !== undefined;
+    const rc = send(pid, state, fds);
+    if (unset && had) delete env.NOTIFY_SOCKET;
+    return rc;
+  }
+
+  async function notifyBarrier(unset: boolean, timeoutUsec: bigint): Promise<number> {
+    const p = n.pipe();
+    if (typeof p === 'number') return p;
+    const [r, w] = p;
+    const rc = notify(0, unset, Buffer.from('BARRIER=1'), [w]);
+    n.close(w);
+    if (rc <= 0) {
+      n.close(r);
+      return rc;
+    }
+    return waitForHangup(r, timeoutUsec);
+  }
+
+  return { notify, notifyBarrier };
+}
+
+/** Resolves 1 when every writer of the pipe `fd` has closed it, -ETIMEDOUT after the timeout. */
+function waitForHangup(fd: number, timeoutUsec: bigint): Promise<number> {
+  return new Promise((resolve) => {
+    // libuv watches the pipe: no thread and no blocking read is tied up while waiting.
+    const s = new Socket({ fd, readable: true, writable: false });
+    let timer: NodeJS.Timeout | undefined;
+    const done = (rc: number) => {
+      if (timer) clearTimeout(timer);
+      s.destroy();
+      resolve(rc);
+    };
+    s.on('end', () => done(1));
+    s.on('close', () => done(1));
+    s.on('error', () => done(1));
+    s.resume();
+    if (timeoutUsec !== U64_MAX) timer = setTimeout(() => done(-E.ETIMEDOUT), Number(timeoutUsec / 1000n));
+  });
+}
+
+/**
+ * Pure Node cannot send AF_UNIX datagrams: hand the assignments to systemd-notify(1). As root it
+ * sends with our pid (its parent) as the credentials; otherwise PID 1 accepts it only with
+ * NotifyAccess=all. fds cannot be passed this way (-ENOTSUP).
+ */
+export function helperNotify(): NotifyImpl {
+  function args(state: Buffer): string[] {
+    return state.toString().split('\n').filter((l) => l !== '');
+  }
+  function notify(_pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number {
+    if (env.NOTIFY_SOCKET === undefined) return 0;
+    let rc: number;
+    if (fds.length > 0) {
+      rc = -E.ENOTSUP;
+    } else {
+      const r = spawnSync('systemd-notify', ['--', ...args(state)], { stdio: 'ignore', timeout: 30_000 });
+      rc = r.error ? -((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? E.ENOENT : E.EIO) : r.status === 0 ? 1 : -E.EIO;
+    }
+    if (unset) delete env.NOTIFY_SOCKET;
+    return rc;
+  }
+  function notifyBarrier(unset: boolean): Promise<number> {
+    if (env.NOTIFY_SOCKET === undefined) return Promise.resolve(0);
+    // systemd-notify waits for PID 1 to process its message (its own barrier) before exiting.
+    const child = spawn('systemd-notify', ['X_LIBSYSTEMD_BARRIER=1'], { stdio: 'ignore' });
+    if (unset) delete env.NOTIFY_SOCKET;
+    return new Promise((resolve) => {
+      child.on('error', () => resolve(-E.ENOENT));
+      child.on('exit', (code) => resolve(code === 0 ? 1 : -E.EIO));
+    });
+  }
+  return { notify, notifyBarrier };
+}
