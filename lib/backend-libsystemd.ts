@@ -18,5 +18,7 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     booted: () => n.booted(),
     notify: (pid, unset, state, fds) => n.notify(pid, unset, state, fds.length ? fds : null),
     notifyBarrier: (unset, timeoutUsec) => n.notify_barrier(unset, timeoutUsec),
+    journalSendv: (fields) => n.journal_sendv(fields),
+    journalStreamFd: (identifier, priority, levelPrefix) => n.journal_stream_fd(identifier, priority, levelPrefix),
   } satisfies Backend;
 }

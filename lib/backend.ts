@@ -34,6 +34,11 @@ export interface Backend {
   notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number;
   /** sd_notify_barrier, without blocking the event loop: 1, 0, or -errno (-ETIMEDOUT). */
   notifyBarrier(unset: boolean, timeoutUsec: bigint): Promise<number>;
+
+  /** sd_journal_sendv over "NAME=value" fields: 0 (also when journald is absent), or -errno. Blocking. */
+  journalSendv(fields: readonly Buffer[]): number;
+  /** sd_journal_stream_fd: a write-only stream fd with the header written, or -errno. */
+  journalStreamFd(identifier: string | null, priority: number, levelPrefix: boolean): number;
 }
 
 /** Linux constants the contract uses. */

@@ -57,3 +57,14 @@ export {
   type StartWatchdogOptions,
   type WatchdogHandle,
 } from './notify';
+export {
+  journal,
+  PRIORITIES,
+  type JournalFields,
+  type JournalValue,
+  type JournalStats,
+  type JournalOptions,
+  type StreamOptions,
+  type PriorityName,
+} from './journal';
+export { createLogger, type Logger, type LoggerOptions, type LogMethod } from './logger';

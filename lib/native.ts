@@ -38,6 +38,8 @@ export interface NativeBinding {
   unix_bind(fd: number, path: Buffer): number;
   unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | readonly Buffer[], fds: readonly number[] | null, creds?: readonly [number, number, number] | null): number;
   unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number): [Buffer, number[], number, number, number, boolean] | number;
+  unix_connect(fd: number, path: Buffer): number;
+  shutdown(fd: number, how: number): number;
   setsockopt_int(fd: number, level: number, name: number, value: number): number;
   getsockopt_int(fd: number, level: number, name: number): number;
   getsockname(fd: number): Buffer | number;

@@ -194,6 +194,27 @@ Napi::Value UnixRecvmsg(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// unix_connect(fd: number, path: Buffer): number  0 or -errno (blocking connect)
+Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  struct sockaddr_un sa;
+  int len = MakeAddr(ArgBuffer(info, 1), &sa);
+  if (len < 0) return Napi::Number::New(env, len);
+  int rc;
+  do {
+    rc = connect(fd, reinterpret_cast<struct sockaddr*>(&sa), static_cast<socklen_t>(len));
+  } while (rc < 0 && errno == EINTR);
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
+// shutdown(fd: number, how: number): number  0 or -errno
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rc = shutdown(ArgInt(info, 0), ArgInt(info, 1));
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
 // setsockopt_int(fd, level, name, value): number  0 or -errno
 Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -298,6 +319,8 @@ void RegisterUnix(Napi::Env env, Napi::Object exports) {
   exports.Set("unix_bind", Napi::Function::New(env, UnixBind, "unix_bind"));
   exports.Set("unix_sendmsg", Napi::Function::New(env, UnixSendmsg, "unix_sendmsg"));
   exports.Set("unix_recvmsg", Napi::Function::New(env, UnixRecvmsg, "unix_recvmsg"));
+  exports.Set("unix_connect", Napi::Function::New(env, UnixConnect, "unix_connect"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
   exports.Set("setsockopt_int", Napi::Function::New(env, SetsockoptInt, "setsockopt_int"));
   exports.Set("getsockopt_int", Napi::Function::New(env, GetsockoptInt, "getsockopt_int"));
   exports.Set("getsockname", Napi::Function::New(env, Getsockname, "getsockname"));

@@ -6,6 +6,7 @@ import { statSync, type Stats } from 'node:fs';
 import { AF_INET, AF_INET6, AF_UNIX, type Backend } from '../backend';
 import { E } from '../errors';
 import { INT_MAX, parsePid, safeAtoi, safeAtou64, splitFdNames, U64_MAX } from './parse';
+import { nativeJournal } from './journal';
 import { helperNotify, nativeNotify } from './notify';
 import { access, fstat, type JsTransport } from './transport';
 
@@ -25,6 +26,8 @@ function familyOf(sa: Buffer): number {
 
 export function createJsBackend(t: JsTransport): Backend {
   const notifier = t.binding ? nativeNotify(t.binding) : helperNotify();
+  // Without the addon neither call can be made synchronously (the public API streams instead).
+  const journal = t.binding ? nativeJournal(t.binding) : { journalSendv: () => -E.ENOTSUP, journalStreamFd: () => -E.ENOTSUP };
 
   function listenFdsInner(): number {
     const e = env.LISTEN_PID;
@@ -195,6 +198,8 @@ export function createJsBackend(t: JsTransport): Backend {
 
     notify: notifier.notify,
     notifyBarrier: notifier.notifyBarrier,
+    journalSendv: journal.journalSendv,
+    journalStreamFd: journal.journalStreamFd,
 
     booted() {
       const r = access('/run/systemd/system/');

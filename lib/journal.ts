@@ -1,0 +1,128 @@
+/**
+ * Structured journal logging: `journal.send()` and `journal.print()` (fields byte-exact,
+ * never blocking the event loop), `journal.stream()` (sd_journal_stream_fd), and the
+ * $JOURNAL_STREAM checks. Validation happens here once, for every backend and transport.
+ */
+import { Socket, createConnection } from 'node:net';
+import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { check, invalidType, invalidValue, SystemdError } from './errors';
+import { fieldList, frame, invocationShortName, type JournalFields } from './journal/fields';
+import { NativeJournalSender, type JournalStats, type SenderOptions } from './journal/sender';
+import { checkIdentifier, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
+import { impl, load } from './select';
+
+export type { JournalFields, JournalValue } from './journal/fields';
+export type { JournalStats } from './journal/sender';
+
+/** syslog priorities by name (with the usual aliases). */
+export const PRIORITIES: Readonly<Record<string, number>> = Object.freeze({
+  emerg: 0,
+  alert: 1,
+  crit: 2,
+  critical: 2,
+  err: 3,
+  error: 3,
+  warning: 4,
+  warn: 4,
+  notice: 5,
+  info: 6,
+  debug: 7,
+});
+export type PriorityName = 'emerg' | 'alert' | 'crit' | 'critical' | 'err' | 'error' | 'warning' | 'warn' | 'notice' | 'info' | 'debug';
+
+/** 0-7 from a number or a level name, else ERR_INVALID_ARG_VALUE. */
+export function toPriority(p: unknown, name = 'priority'): number {
+  if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 7) return p;
+  if (typeof p === 'string' && Object.hasOwn(PRIORITIES, p)) return PRIORITIES[p]!;
+  throw invalidValue(name, `must be 0-7 or a level name (${Object.keys(PRIORITIES).join(', ')}), received ${JSON.stringify(p)}`);
+}
+
+const sender = load.binding ? new NativeJournalSender(load.binding) : undefined;
+const fallback = sender ? undefined : new StreamFallback();
+
+/**
+ * Sends validated [name, bytes] fields: 1 handed over (or queued behind a stalled journald), 0
+ * no journal, or -errno. Used by journal.send and the loggers.
+ */
+export function sendList(list: readonly [string, Buffer][], identifier?: string): number {
+  if (sender) return sender.send(frame(list));
+  return fallback!.write(list, identifier ?? invocationShortName) ? 1 : 0;
+}
+
+function send(fields: JournalFields): boolean {
+  return check(sendList(fieldList(fields)), 'sd_journal_sendv') > 0;
+}
+
+function print(priority: number | PriorityName, message: string, fields: JournalFields = {}): boolean {
+  const p = toPriority(priority);
+  if (typeof message !== 'string') throw invalidType('message', 'a string', message);
+  return send({ ...fields, MESSAGE: message, PRIORITY: p });
+}
+
+export interface StreamOptions {
+  /** SYSLOG_IDENTIFIER of every line; default the program name. */
+  readonly identifier?: string;
+  /** Priority of lines without a `<N>` prefix; default 6 (info). */
+  readonly priority?: number | PriorityName;
+  /** Interpret `<0>`…`<7>` at the start of a line as its priority; default true. */
+  readonly levelPrefix?: boolean;
+}
+
+function stream(options: StreamOptions = {}): Writable {
+  const identifier = checkIdentifier(options.identifier ?? invocationShortName);
+  const priority = toPriority(options.priority ?? 6, 'options.priority');
+  const levelPrefix = options.levelPrefix ?? true;
+  if (typeof levelPrefix !== 'boolean') throw invalidType('options.levelPrefix', 'a boolean', levelPrefix);
+  if (impl.transport === 'native') {
+    const fd = check(impl.journalStreamFd(identifier, priority, levelPrefix), 'sd_journal_stream_fd');
+    return new Socket({ fd, readable: false, writable: true });
+  }
+  // Pure Node speaks the stream protocol itself.
+  if (!existsSync(STDOUT_SOCKET)) throw new SystemdError(-2, 'sd_journal_stream_fd', STDOUT_SOCKET);
+  const s = createConnection(STDOUT_SOCKET);
+  s.write(streamHeader(identifier, priority, levelPrefix));
+  return s;
+}
+
+export interface JournalOptions extends Partial<SenderOptions> {}
+
+/** The journal: structured entries (native protocol) and streams (stdout protocol). */
+export const journal = Object.freeze({
+  /**
+   * Sends one entry. `fields` maps names (A-Z, 0-9, _, not starting with _ or a digit, at most
+   * 64 bytes) to a value or an array of values (repeated fields, in order); values are
+   * byte-exact (strings as UTF-8; Buffers as is: newlines, NUL, invalid UTF-8, binary).
+   * Large entries go through a sealed memfd. Never blocks: while journald does not accept
+   * entries they wait in a bounded queue (journal.stats()).
+   * @returns `true` when handed to journald (or queued for it), `false` when there is no journal.
+   * @throws TypeError `ERR_INVALID_ARG_VALUE` naming the field, before anything is sent.
+   * @throws SystemdError for other failures (e.g. `ECONNREFUSED`: a socket without journald).
+   * Fallback: without the addon the entry goes to journald's stream socket (or stderr) as text,
+   *   with the fields appended as KEY=value; `capabilities().journalFields` is then false.
+   */
+  send,
+  /** `send({ ...fields, MESSAGE: message, PRIORITY })`; priority 0-7 or a level name. */
+  print,
+  /**
+   * A Writable whose lines become journal entries (sd_journal_stream_fd), e.g. for a child
+   * process's output. @throws SystemdError `ENOENT` when journald's stream socket is missing.
+   */
+  stream,
+  /** Whether stderr is connected to the journal ($JOURNAL_STREAM compared with fstat). */
+  stderrIsJournal: (): boolean => fdIsJournal(2),
+  /** Whether stdout is connected to the journal. */
+  stdoutIsJournal: (): boolean => fdIsJournal(1),
+  /** Entries sent, queued (journald stalled), dropped, and sent through a memfd. */
+  stats: (): JournalStats => sender?.stats() ?? { sent: 0, queued: 0, queuedBytes: 0, dropped: 0, viaMemfd: 0 },
+  /** Sets the queue bound (`maxQueueBytes`) and how long a stalled journald is waited for (`maxStallMs`). */
+  configure(options: JournalOptions): void {
+    if (!sender) return;
+    for (const k of ['maxQueueBytes', 'maxStallMs'] as const) {
+      const v = options[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !(v >= 0)) throw invalidValue(`options.${k}`, `must be a non-negative number, received ${String(v)}`);
+      sender.options[k] = v;
+    }
+  },
+});

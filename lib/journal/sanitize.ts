@@ -1,0 +1,122 @@
+/**
+ * Turning arbitrary objects into journal fields without ever rejecting them: names are
+ * upper-cased and cleaned (`userId` → `USER_ID`), nested objects flattened with `_`, other values
+ * stringified; Errors become MESSAGE, ERROR_NAME, ERROR_CODE, ERRNO and STACK_TRACE with the
+ * whole `cause` chain. Shared by the logger and the pino/winston transports.
+ */
+import { validFieldName } from './fields';
+
+const cache = new Map<string, string>();
+
+/** A valid journal field name for any key, keeping it recognisable. */
+export function sanitizeName(key: string): string {
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  let s = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .replace(/[^A-Z0-9_]/g, '_')
+    .replace(/^_+/, '');
+  if (s === '') s = 'FIELD';
+  if (/^[0-9]/.test(s)) s = `F_${s}`;
+  s = s.slice(0, 64);
+  if (cache.size < 10_000) cache.set(key, s);
+  return s;
+}
+
+const MAX_DEPTH = 8;
+
+function scalar(v: unknown): Buffer | string {
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString();
+  if (typeof v === 'string') return v;
+  if (v === null) return 'null';
+  if (typeof v === 'object') {
+    try {
+      return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+    } catch {
+      return String(v);
+    }
+  }
+  return String(v);
+}
+
+/** Lone surrogates cannot be UTF-8: replaced (the logger never rejects). */
+function text(s: string): Buffer {
+  return Buffer.from(s);
+}
+
+/** Appends `value` under `name` (flattening plain objects) to `out`. */
+export function flatten(name: string, value: unknown, out: [string, Buffer][], seen: Set<object> = new Set(), depth = 0): void {
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
+  if (value instanceof Error) {
+    out.push([name, text(`${value.name}: ${value.message}`)]);
+    return;
+  }
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Uint8Array) && !(value instanceof Date) && !Array.isArray(value)) {
+    if (seen.has(value)) {
+      out.push([name, text('[Circular]')]);
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      out.push([name, text(scalarSafe(value))]);
+      return;
+    }
+    seen.add(value);
+    for (const [k, v] of Object.entries(value)) flatten(sanitizeName(`${name}_${sanitizeName(k)}`), v, out, seen, depth + 1);
+    seen.delete(value);
+    return;
+  }
+  const s = Array.isArray(value) ? scalarSafe(value) : scalar(value);
+  out.push([name, typeof s === 'string' ? text(s) : s]);
+}
+
+function scalarSafe(v: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    return JSON.stringify(v, (_k, x) => {
+      if (typeof x === 'bigint') return x.toString();
+      if (x !== null && typeof x === 'object') {
+        if (seen.has(x)) return '[Circular]';
+        seen.add(x);
+      }
+      return x;
+    });
+  } catch {
+    return String(v);
+  }
+}
+
+/** Every top-level key of `fields` as sanitised, flattened journal fields. */
+export function objectFields(fields: unknown, out: [string, Buffer][]): void {
+  if (fields === null || fields === undefined || typeof fields !== 'object') return;
+  for (const [k, v] of Object.entries(fields)) {
+    // An already valid name is kept as is (MESSAGE_ID, CODE_FILE…); others are cleaned.
+    flatten(validFieldName(k) ? k : sanitizeName(k), v, out);
+  }
+}
+
+/** The stack of an Error and of every `cause` after it ("Caused by: …"), cycles cut. */
+export function stackChain(err: unknown): string {
+  const seen = new Set<unknown>();
+  const parts: string[] = [];
+  let e: unknown = err;
+  while (e !== undefined && e !== null && !seen.has(e)) {
+    seen.add(e);
+    parts.push(e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+    e = e instanceof Error ? (e as Error & { cause?: unknown }).cause : undefined;
+  }
+  return parts.join('\nCaused by: ');
+}
+
+/** MESSAGE, ERROR_NAME, ERROR_CODE, ERRNO and STACK_TRACE of an Error. */
+export function errorFields(err: Error, out: [string, Buffer][], withMessage = true): void {
+  if (withMessage) out.push(['MESSAGE', text(err.message)]);
+  out.push(['ERROR_NAME', text(err.name)]);
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined && code !== null) out.push(['ERROR_CODE', text(String(code))]);
+  const errno = (err as { errno?: unknown }).errno;
+  if (typeof errno === 'number' && Number.isFinite(errno) && errno !== 0) out.push(['ERRNO', text(String(Math.abs(errno)))]);
+  out.push(['STACK_TRACE', text(stackChain(err))]);
+}

@@ -1,0 +1,72 @@
+/**
+ * The journal client calls of libsystemd in TypeScript over the addon's primitives:
+ * sd_journal_sendv (framing, implicit SYSLOG_IDENTIFIER, memfd fallback; blocking, like the
+ * original) and sd_journal_stream_fd (connect, SHUT_RD, header).
+ */
+import { writeSync } from 'node:fs';
+import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
+import { E } from '../errors';
+import { frame, splitIovecs } from '../journal/fields';
+import { JOURNAL_SOCKET } from '../journal/sender';
+import { STDOUT_SOCKET, streamHeader } from '../journal/stream';
+import type { NativeBinding } from '../native';
+
+const SHUT_RD = 0;
+
+export interface JournalImpl {
+  journalSendv(iov: readonly Buffer[]): number;
+  journalStreamFd(identifier: string | null, priority: number, levelPrefix: boolean): number;
+}
+
+export function nativeJournal(n: NativeBinding): JournalImpl {
+  let fd = -1;
+  const addr = Buffer.from(JOURNAL_SOCKET);
+
+  function socket(): number {
+    if (fd >= 0) return fd;
+    const s = n.unix_socket(SOCK_DGRAM, false);
+    if (s < 0) return s;
+    if (n.setsockopt_int(s, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) n.setsockopt_int(s, SOL_SOCKET, SO_SNDBUF, 8 << 20);
+    fd = s;
+    return s;
+  }
+
+  return {
+    journalSendv(iov) {
+      const list = splitIovecs(iov);
+      if (typeof list === 'number') return list;
+      const chunks = frame(list);
+      const s = socket();
+      if (s < 0) return s;
+      const rc = n.unix_sendmsg(s, addr, chunks, null);
+      if (rc >= 0 || rc === -E.ENOENT) return 0;
+      if (rc !== -90 && rc !== -105 && rc !== -E.EAGAIN) return rc; // EMSGSIZE, ENOBUFS, EAGAIN: memfd
+      const mfd = n.memfd_sealed('journal-entry', chunks);
+      if (mfd < 0) return mfd;
+      const r = n.unix_sendmsg(s, addr, [], [mfd]);
+      n.close(mfd);
+      return r >= 0 || r === -E.ENOENT ? 0 : r;
+    },
+
+    journalStreamFd(identifier, priority, levelPrefix) {
+      if (priority < 0 || priority > 7) return -E.EINVAL;
+      const s = n.unix_socket(SOCK_STREAM, false);
+      if (s < 0) return s;
+      let rc = n.unix_connect(s, Buffer.from(STDOUT_SOCKET));
+      if (rc === 0) rc = n.shutdown(s, SHUT_RD);
+      if (rc === 0) n.setsockopt_int(s, SOL_SOCKET, SO_SNDBUF, 8 << 20);
+      if (rc === 0) {
+        try {
+          writeSync(s, streamHeader(identifier, priority, levelPrefix));
+        } catch (err) {
+          rc = (err as NodeJS.ErrnoException).errno ?? -E.EIO;
+        }
+      }
+      if (rc < 0) {
+        n.close(s);
+        return rc;
+      }
+      return s;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * createLogger(): the eight syslog levels as methods, each writing one journal entry with
+ * MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, the caller's CODE_FILE/CODE_LINE/CODE_FUNC, default
+ * fields and sanitised per-call fields. A logger never throws for a transport failure: it
+ * counts the loss and warns once.
+ */
+import { basename, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { invalidType } from './errors';
+import { invocationShortName } from './journal/fields';
+import { errorFields, objectFields } from './journal/sanitize';
+import { sendList } from './journal';
+
+export interface LoggerOptions {
+  /** SYSLOG_IDENTIFIER; default the script's name (`server` for `node server.js`), not `node`. */
+  readonly identifier?: string;
+  /** Fields merged into every entry (per-call fields win). */
+  readonly fields?: Readonly<Record<string, unknown>>;
+  /** Add CODE_FILE, CODE_LINE and CODE_FUNC of the calling JavaScript (ESM included). Default true. */
+  readonly captureLocation?: boolean;
+}
+
+export type LogMethod = (message: string | Error, fields?: Readonly<Record<string, unknown>>) => void;
+
+export interface Logger {
+  emerg: LogMethod;
+  alert: LogMethod;
+  crit: LogMethod;
+  critical: LogMethod;
+  error: LogMethod;
+  err: LogMethod;
+  warning: LogMethod;
+  warn: LogMethod;
+  notice: LogMethod;
+  info: LogMethod;
+  debug: LogMethod;
+  /** Entries that could not be handed to journald (transport failures). */
+  readonly lost: number;
+}
+
+/** The running script's name, as a user would call the service. */
+export function scriptName(): string {
+  const script = process.argv[1];
+  if (!script) return invocationShortName;
+  const b = basename(script);
+  return b.slice(0, b.length - extname(b).length) || b;
+}
+
+interface Location {
+  file?: string;
+  line?: number;
+  func?: string;
+}
+
+/** The first stack frame above `below` (V8 CallSites; file:// URLs of ES modules become paths). */
+export function callerLocation(below: Function): Location {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  try {
+    Error.prepareStackTrace = (_e, cs) => cs;
+    Error.stackTraceLimit = 1;
+    Error.captureStackTrace(holder, below);
+    const site = holder.stack?.[0];
+    if (!site) return {};
+    let file = site.getFileName() ?? undefined;
+    if (file?.startsWith('file://')) {
+      try {
+        file = fileURLToPath(file);
+      } catch {
+        // keep the URL
+      }
+    }
+    const fn = site.getFunctionName();
+    const type = site.getTypeName();
+    const method = site.getMethodName();
+    const func = fn ?? (method ? `${type ? `${type}.` : ''}${method}` : undefined);
+    return { file, line: site.getLineNumber() ?? undefined, func };
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+const LEVELS = [
+  ['emerg', 0],
+  ['alert', 1],
+  ['crit', 2],
+  ['critical', 2],
+  ['error', 3],
+  ['err', 3],
+  ['warning', 4],
+  ['warn', 4],
+  ['notice', 5],
+  ['info', 6],
+  ['debug', 7],
+] as const;
+
+const PRIORITY_BYTES = Array.from({ length: 8 }, (_, i) => Buffer.from(String(i)));
+let warned = false;
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+  const identifier = Buffer.from(options.identifier ?? scriptName());
+  const capture = options.captureLocation ?? true;
+  const defaults: [string, Buffer][] = [];
+  objectFields(options.fields, defaults);
+  let lost = 0;
+
+  const logger = { get lost() { return lost; } } as Logger;
+  for (const [name, priority] of LEVELS) {
+    const method: LogMethod = function (message, fields) {
+      const list: [string, Buffer][] = [];
+      if (message instanceof Error) errorFields(message, list);
+      else list.push(['MESSAGE', Buffer.from(typeof message === 'string' ? message : String(message))]);
+      list.push(['PRIORITY', PRIORITY_BYTES[priority]!]);
+      list.push(['SYSLOG_IDENTIFIER', identifier]);
+      if (capture) {
+        const loc = callerLocation(method);
+        if (loc.file) list.push(['CODE_FILE', Buffer.from(loc.file)]);
+        if (loc.line) list.push(['CODE_LINE', Buffer.from(String(loc.line))]);
+        if (loc.func) list.push(['CODE_FUNC', Buffer.from(loc.func)]);
+      }
+      // Defaults first, then the call's own fields; a name given twice keeps the call's value.
+      const extra: [string, Buffer][] = [];
+      objectFields(fields, extra);
+      const own = new Set(list.map(([n]) => n).concat(extra.map(([n]) => n)));
+      for (const d of defaults) if (!own.has(d[0])) list.push(d);
+      for (const e of extra) if (!list.some(([n]) => n === e[0] && (n === 'MESSAGE' || n === 'PRIORITY' || n === 'SYSLOG_IDENTIFIER'))) list.push(e);
+      try {
+        if (sendList(list, identifier.toString()) < 0) throw new Error('journald refused the entry');
+      } catch (err) {
+        lost++;
+        if (!warned) {
+          warned = true;
+          process.emitWarning(`libsystemd: a log entry could not be sent to the journal (${(err as Error).message}); losses are counted in logger.lost`, { code: 'LIBSYSTEMD_JOURNAL_LOST' });
+        }
+      }
+    };
+    (logger as unknown as Record<string, LogMethod>)[name] = method;
+  }
+  return logger;
+}
