@@ -5,7 +5,7 @@ const { writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
-const entries = ['index', 'compat/systemd-socket', 'compat/systemd'];
+const entries = ['index', 'compat/systemd-socket', 'compat/systemd', 'compat/sd-notify', 'compat/systemd-journald'];
 delete process.env.LIBSYSTEMD_REQUIRE_NATIVE; // listing export names must not need the addon
 
 for (const entry of entries) {
@@ -21,6 +21,9 @@ for (const entry of entries) {
     '',
   ].join('\n');
   writeFileSync(join(dist, `${entry}.mjs`), mjs);
-  const dts = typeof exported === 'function' ? `import fn = require('./${base}.js');\nexport default fn;\n` : `export * from './${base}.js';\n`;
+  const dts =
+    typeof exported === 'function'
+      ? `import fn = require('./${base}.js');\nexport default fn;\n`
+      : `export * from './${base}.js';\nimport * as all from './${base}.js';\nexport default all;\n`;
   writeFileSync(join(dist, `${entry}.d.mts`), dts);
 }

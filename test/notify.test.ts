@@ -3,16 +3,25 @@
  * for every helper, fds received and readable, credentials, every item of SPEC checklist 2.3
  * and 2.4, the barrier, the watchdog timer, and native-vs-js datagram parity.
  */
-import { mkdtempSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MODES, runFixture, type Mode } from './helpers/child';
-import { describeWith } from './helpers/env';
+import { spawnSync } from 'node:child_process';
+import { FIXTURES, MODES, ROOT, run, runFixture, type Mode } from './helpers/child';
+import { describeWith, missing } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
 
 const nativeModes: Mode[] = ['libsystemd', 'js/native'];
+
+/** Why this process cannot run the package as uid 65534 (needs root, setpriv, a readable checkout). */
+const NOBODY_MISSING: string | undefined = (() => {
+  const reason = missing({ root: true, bins: ['setpriv'] });
+  if (reason) return reason;
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require(${JSON.stringify(ROOT)})`]);
+  return r.status === 0 ? undefined : 'uid 65534 cannot read the checkout';
+})();
 
 function inChild(mode: Mode, code: string, env: Record<string, string | undefined> = {}) {
   return runFixture('run.cjs', [code], { env: { ...MODES[mode], ...env } });
@@ -120,6 +129,26 @@ describeWith({ linux: true }, 'notify', () => {
       await inChild(mode, `out(l.notify('X_PID=1', { pid: 1 }))`, { NOTIFY_SOCKET: rx.address });
       const [m] = await rx.wait(1);
       expect(m!.pid).toBe(process.getuid!() === 0 ? 1 : expect.any(Number));
+    });
+
+    it.skipIf(!!NOBODY_MISSING)(`unprivileged: a pid override is retried as this process, and a 0600 socket of root gives EACCES${NOBODY_MISSING ? ` [skipped: ${NOBODY_MISSING}]` : ''}`, async () => {
+      rx = NotifyReceiver.open('abstract');
+      const asNobody = (code: string, address: string) =>
+        run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(FIXTURES, 'run.cjs'), code], { env: { ...MODES[mode], NOTIFY_SOCKET: address } });
+      const r = await asNobody(`out({ sent: l.notify('X_FAKE=1', { pid: 1 }), pid: process.pid })`, rx.address);
+      expect(r.stderr).toBe('');
+      expect(r.json.sent).toBe(true);
+      const [m] = await rx.wait(1);
+      expect(m).toMatchObject({ text: 'X_FAKE=1', pid: r.json.pid, uid: 65534 });
+      const closed = NotifyReceiver.open('path');
+      try {
+        chmodSync(dirname(closed.address), 0o755);
+        chmodSync(closed.address, 0o600);
+        const denied = await asNobody(`out(attempt(() => l.ready()))`, closed.address);
+        expect(denied.json).toMatchObject({ error: 'EACCES', name: 'SystemdError' });
+      } finally {
+        closed.close();
+      }
     });
 
     it('refuses injection and oversize input before anything is sent (ERR_INVALID_ARG_VALUE)', async () => {

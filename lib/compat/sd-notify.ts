@@ -1,0 +1,119 @@
+/**
+ * Drop-in for `sd-notify` 2.8 (systemd/node-sd-notify): the same exports and results, plus
+ * real ESM named exports and types that accept every call `@types/sd-notify` allows. Its known
+ * bugs are fixed, not copied: the watchdog timer no longer leaks on a second start, a status
+ * can no longer inject assignments with a newline, array-typed calls do something sane (never
+ * PRIORITY=0), and log entries carry the JavaScript caller as CODE_*, not a C file.
+ * Like the original, these functions never throw and return undefined.
+ */
+import { watchdog as ping, notify, ready as sdReady, stopping as sdStopping, watchdogUsec } from '../notify';
+import { sendList } from '../journal';
+import { callerLocation, scriptName } from '../logger';
+
+function quietly(fn: () => unknown): undefined {
+  try {
+    fn();
+  } catch {
+    // sd-notify 2.8 reported nothing; neither does its drop-in.
+  }
+  return undefined;
+}
+
+/** READY=1. */
+export function ready(): void {
+  quietly(() => sdReady());
+}
+
+/** STOPPING=1 (the pid argument of the original is accepted and, as there, not needed). */
+export function stopping(_pid?: number): void {
+  quietly(() => sdStopping());
+}
+
+/** WATCHDOG=1. */
+export function watchdog(): void {
+  quietly(() => ping());
+}
+
+/** The watchdog timeout in whole milliseconds, or 0 when off (or meant for another process). */
+export function watchdogInterval(): number {
+  try {
+    const usec = watchdogUsec();
+    return usec === undefined ? 0 : Number(usec / 1000n);
+  } catch {
+    return 0;
+  }
+}
+
+/** A raw state; an array (the @types/sd-notify shape) is one assignment per element. */
+export function sendState(state: string | readonly string[]): void {
+  quietly(() => notify(Array.isArray(state) ? state.join('\n') : String(state)));
+}
+
+/** STATUS=; newlines become spaces instead of starting new assignments. */
+export function sendStatus(status: string): void {
+  quietly(() => notify({ STATUS: String(status).replace(/[\r\n]+/g, ' ') }));
+}
+
+let timer: NodeJS.Timeout | undefined;
+
+/** Pings every `interval` ms (default 3000). A second call replaces the first timer. */
+export function startWatchdogMode(interval?: number): void {
+  stopWatchdogMode();
+  // Kept ref'd, as in the original: a service that relies on it to stay alive still does.
+  timer = setInterval(watchdog, Number(interval) || 3000);
+}
+
+export function stopWatchdogMode(): void {
+  if (timer) clearInterval(timer);
+  timer = undefined;
+}
+
+const identifier = Buffer.from(scriptName());
+
+function print(priority: number, parts: readonly unknown[], below: Function): void {
+  quietly(() => {
+    const message = parts.length === 1 && Array.isArray(parts[0]) ? (parts[0] as unknown[]).join(' ') : parts.map(String).join(' ');
+    const list: [string, Buffer][] = [
+      ['MESSAGE', Buffer.from(message)],
+      ['PRIORITY', Buffer.from(String(priority))],
+      ['SYSLOG_IDENTIFIER', identifier],
+    ];
+    const loc = callerLocation(below);
+    if (loc.file) list.push(['CODE_FILE', Buffer.from(loc.file)]);
+    if (loc.line) list.push(['CODE_LINE', Buffer.from(String(loc.line))]);
+    if (loc.func) list.push(['CODE_FUNC', Buffer.from(loc.func)]);
+    sendList(list);
+  });
+}
+
+/**
+ * A journal entry at `level` (0-7). With an array as the first argument (the @types/sd-notify
+ * shape) its elements are the message, at INFO: never the EMERG the original wrote.
+ */
+export function journalPrint(level: number | readonly string[], ...message: unknown[]): void {
+  if (typeof level === 'number' && Number.isInteger(level) && level >= 0 && level <= 7) print(level, message, journalPrint);
+  else print(6, Array.isArray(level) ? [level] : [level, ...message], journalPrint);
+}
+
+type LogFn = (...args: unknown[]) => void;
+
+function level(priority: number): LogFn {
+  const fn: LogFn = (...args) => print(priority, args, fn);
+  return fn;
+}
+
+/** The twelve level names of sd-notify, each joining its arguments with spaces. */
+export const log: Readonly<Record<'emerg' | 'emergency' | 'alert' | 'crit' | 'critical' | 'err' | 'error' | 'warning' | 'warn' | 'notice' | 'info' | 'debug', LogFn>> = Object.freeze({
+  emerg: level(0),
+  emergency: level(0),
+  alert: level(1),
+  crit: level(2),
+  critical: level(2),
+  err: level(3),
+  error: level(3),
+  warning: level(4),
+  warn: level(4),
+  notice: level(5),
+  info: level(6),
+  debug: level(7),
+});
