@@ -8,21 +8,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES, type Mode } from '../helpers/child';
 import { describeWith } from '../helpers/env';
-import { CHECKOUT, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
+import { CHECKOUT, modeEnvironment, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 const EXAMPLE = join(CHECKOUT, 'examples', 'socket-activated-http');
 const unit = (f: string) => readFileSync(join(EXAMPLE, f), 'utf8');
-
-const GET = (target: string) => `const http = require('node:http');
-const opts = ${target.startsWith('/') ? `{ socketPath: ${JSON.stringify(target)}, path: '/' }` : `{ host: '127.0.0.1', port: ${target}, path: '/' }`};
-http.get(opts, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => console.log(b.trim())); }).on('error', (e) => { console.log(JSON.stringify({ error: e.code })); });`;
 
 describeWith(SYSTEM_NEEDS, 'socket activation under a real systemd', () => {
   describe.each(Object.keys(MODES) as Mode[])('%s', (mode) => {
     let sd: RealSystemd;
     beforeAll(async () => {
       sd = await RealSystemd.start();
-      const env = Object.entries(MODES[mode]).map(([k, v]) => `Environment=${k}=${v}\n`).join('');
+      const env = modeEnvironment(mode);
       await sd.install({
         'app.service': unit('app.service').replace(/^ExecStart=.*$/m, `${env}ExecStart=${process.execPath} ${UNIT_CHECKOUT}/examples/socket-activated-http/server.js`),
         'app-web.socket': unit('app-web.socket'),
@@ -33,10 +29,7 @@ describeWith(SYSTEM_NEEDS, 'socket activation under a real systemd', () => {
       await sd?.stop();
     });
 
-    async function get(target: string): Promise<any> {
-      const r = await sd.exec(process.execPath, '-e', GET(target));
-      return JSON.parse(r.stdout.trim().split('\n').pop()!);
-    }
+    const get = (target: string) => sd.httpGet(/^\d+$/.test(target) ? Number(target) : target);
 
     it('starts the service on the first connection, serves both named sockets, and keeps them across a restart', async () => {
       expect((await sd.systemctl('start', 'app-web.socket', 'app-admin.socket')).code).toBe(0);

@@ -7,6 +7,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { MODES, type Mode } from '../helpers/child';
 import type { Needs } from '../helpers/env';
 
 const execFileP = promisify(execFile);
@@ -24,6 +25,11 @@ export interface Run {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** `Environment=` lines that select a backend mode in a unit. */
+export function modeEnvironment(mode: Mode): string {
+  return Object.entries(MODES[mode]).map(([k, v]) => `Environment=${k}=${v}\n`).join('');
 }
 
 let counter = 0;
@@ -74,6 +80,14 @@ export class RealSystemd {
 
   exec(...cmd: string[]): Promise<Run> {
     return this.sh(['exec', ...cmd], true);
+  }
+
+  /** GET / from inside the container (its network namespace): a port on 127.0.0.1 or a unix socket path; the body parsed as JSON. */
+  async httpGet(target: number | string): Promise<any> {
+    const opts = typeof target === 'string' ? `{ socketPath: ${JSON.stringify(target)}, path: '/' }` : `{ host: '127.0.0.1', port: ${target}, path: '/' }`;
+    const code = `require('node:http').get(${opts}, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b.trim())); }).on('error', (e) => console.log(JSON.stringify({ error: e.code })));`;
+    const r = await this.exec(process.execPath, '-e', code);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
 
   /** Journal entries as parsed `journalctl -o json` lines. */

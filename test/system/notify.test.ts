@@ -6,17 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES, type Mode } from '../helpers/child';
 import { describeWith } from '../helpers/env';
-import { RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
+import { modeEnvironment, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 const SERVICE = `${UNIT_CHECKOUT}/examples/notify-service/service.js`;
 
 function unit(mode: Mode, exec: string, extra: string): string {
-  const env = Object.entries(MODES[mode]).map(([k, v]) => `Environment=${k}=${v}\n`).join('');
-  return `[Unit]\nDescription=notify test\n\n[Service]\nType=notify\n${env}ExecStart=${process.execPath} ${exec}\n${extra}\n`;
+  return `[Unit]\nDescription=notify test\n\n[Service]\nType=notify\n${modeEnvironment(mode)}ExecStart=${process.execPath} ${exec}\n${extra}\n`;
 }
-
-const GET = (port: number) =>
-  `require('node:http').get({ host: '127.0.0.1', port: ${port} }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b.trim())); }).on('error', (e) => console.log(JSON.stringify({ error: e.code })));`;
 
 describeWith(SYSTEM_NEEDS, 'notify under a real systemd', () => {
   describe.each(Object.keys(MODES) as Mode[])('%s', (mode) => {
@@ -28,10 +24,7 @@ describeWith(SYSTEM_NEEDS, 'notify under a real systemd', () => {
       await sd?.stop();
     });
 
-    async function get(port: number): Promise<any> {
-      const r = await sd.exec(process.execPath, '-e', GET(port));
-      return JSON.parse(r.stdout.trim().split('\n').pop()!);
-    }
+    const get = (port: number) => sd.httpGet(port);
 
     it('stays activating until ready(), shows StatusText, becomes active; STOPPING=1 on SIGTERM', async () => {
       await sd.install({ 'demo.service': unit(mode, SERVICE, 'Environment=PORT=8081 STARTUP_DELAY_MS=1500 SHUTDOWN_DELAY_MS=1500\nFileDescriptorStoreMax=1\nWatchdogSec=10s') });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../helpers/env';
-import { CHECKOUT, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
+import { RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 describeWith(SYSTEM_NEEDS, 'real systemd harness', () => {
   let sd: RealSystemd;
