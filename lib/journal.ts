@@ -3,13 +3,13 @@
  * never blocking the event loop), `journal.stream()` (sd_journal_stream_fd), and the
  * $JOURNAL_STREAM checks. Validation happens here once, for every backend and transport.
  */
-import { Socket, createConnection } from 'node:net';
+import { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
 import { fieldList, frame, invocationShortName, type JournalFields } from './journal/fields';
 import { NativeJournalSender, type JournalStats, type SenderOptions } from './journal/sender';
-import { checkIdentifier, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
+import { checkIdentifier, connectStream, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
 import { impl, load } from './select';
 
 export type { JournalFields, JournalValue } from './journal/fields';
@@ -80,7 +80,7 @@ function stream(options: StreamOptions = {}): Writable {
   }
   // Pure Node speaks the stream protocol itself.
   if (!existsSync(STDOUT_SOCKET)) throw new SystemdError(-2, 'sd_journal_stream_fd', STDOUT_SOCKET);
-  const s = createConnection(STDOUT_SOCKET);
+  const s = connectStream();
   s.write(streamHeader(identifier, priority, levelPrefix));
   return s;
 }

@@ -188,17 +188,40 @@ handler();
   });
 
   describe('node transport (no addon)', () => {
+    it('writes <N>-prefixed lines to stderr when stderr already is the journal (JOURNAL_STREAM matches)', async () => {
+      // systemd-cat connects stdout and stderr to a journal stream, as systemd does for a
+      // service; JOURNAL_STREAM is set the way systemd sets it: dev:ino of that stream.
+      const id = `stderr-${process.pid}`;
+      const code = `out([l.journal.stderrIsJournal(), l.journal.print('err', 'to stderr\\nsecond line', { CODE: 7 })])`;
+      const r = await j.exec('systemd-cat', ['-t', id, '/bin/sh', '-c', 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" "$@"', process.execPath, RUN, code], {
+        env: { LIBSYSTEMD_FORCE_JS: '1', LIBSYSTEMD_REQUIRE_NATIVE: undefined },
+      });
+      expect(r.code).toBe(0);
+      const entries = await j.entries(`SYSLOG_IDENTIFIER=${id}`);
+      expect(entries.map((e) => [e.MESSAGE, e.PRIORITY])).toEqual([
+        ['to stderr', '3'],
+        ['second line CODE=7', '3'],
+        ['[true,true]', '6'],
+      ]);
+    });
+
     it('sends through the stream socket: priority kept, fields appended as KEY=value', async () => {
       const t = `node-${process.pid}`;
       const r = await inJournal(
         'js/node',
-        `out([l.journal.print('warning', 'degraded', { TEST_ID: '${t}', PORT: 8080, NOTE: 'two words' }), l.capabilities().journalFields]);
-         await new Promise((res) => setTimeout(res, 200));`,
+        `const first = l.journal.print('warning', 'degraded', { TEST_ID: '${t}', PORT: 8080, NOTE: 'two words' });
+         await new Promise((res) => setTimeout(res, 200)); // journald has half-closed the stream by now
+         const log = l.createLogger({ identifier: 'later', captureLocation: false });
+         log.info('still flowing', { TEST_ID: '${t}' });
+         await new Promise((res) => setTimeout(res, 200));
+         out([first, l.capabilities().journalFields]);`,
       );
       expect(r.json).toEqual([true, false]);
       const entries = await j.entries('_TRANSPORT=stdout', 'SYSLOG_IDENTIFIER=node');
       const e = entries.find((x) => typeof x.MESSAGE === 'string' && x.MESSAGE.includes(t));
       expect(e).toMatchObject({ MESSAGE: `degraded TEST_ID=${t} PORT=8080 NOTE="two words"`, PRIORITY: '4' });
+      const later = await j.entries('SYSLOG_IDENTIFIER=later');
+      expect(later.map((x) => [x.MESSAGE, x.PRIORITY])).toEqual([[`still flowing TEST_ID=${t}`, '6']]);
     });
   });
 

@@ -37,6 +37,15 @@ export function streamHeader(identifier: string | null, priority: number, levelP
   return Buffer.from(`${identifier ?? ''}\n\n${priority}\n${levelPrefix ? 1 : 0}\n0\n0\n0\n`);
 }
 
+/**
+ * A connection to journald's stream socket. journald shuts down its sending side at once; with
+ * Node's default (allowHalfOpen: false) that EOF would make Node end our side too, and every
+ * later write would fail with EPIPE.
+ */
+export function connectStream(): Socket {
+  return createConnection({ path: STDOUT_SOCKET, allowHalfOpen: true });
+}
+
 /** A value for the text of a line: printable as is, quoted when it has spaces, hex when binary. */
 function textValue(v: Buffer): string {
   const s = v.toString('utf8');
@@ -78,7 +87,7 @@ export class StreamFallback {
   private socket(identifier: string): Socket {
     let s = this.sockets.get(identifier);
     if (!s || s.destroyed) {
-      s = createConnection(STDOUT_SOCKET);
+      s = connectStream();
       s.on('error', () => this.sockets.delete(identifier));
       s.write(streamHeader(identifier, 6, true));
       // Never keep a process alive just for logging.
