@@ -10,6 +10,7 @@
             "src/daemon.cc",
             "src/journal.cc",
             "src/libsystemd.cc",
+            "src/poll.cc",
             "src/unix.cc"
           ],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,7 +10,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 1;
+export const BINDING_VERSION = 2;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -48,7 +48,13 @@ export interface NativeBinding {
   get_cloexec(fd: number): number;
   memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
   pipe(): [number, number] | number;
+  // libuv poll watcher (poll.cc)
+  poll_start(fd: number, writable: boolean, callback: (events: number) => void): PollWatcher | number;
+  poll_stop(watcher: PollWatcher): void;
 }
+
+/** Opaque token of a native poll watcher. */
+export type PollWatcher = { readonly __brand: 'PollWatcher' };
 
 /** What the loader found. */
 export interface NativeLoad {

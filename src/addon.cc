@@ -6,12 +6,13 @@
 #include "common.h"
 #include "daemon.h"
 #include "journal.h"
+#include "poll.h"
 #include "unix.h"
 
 namespace {
 
 // Bumped whenever an export's signature changes; lib/native.ts refuses any other value.
-constexpr int kBindingVersion = 1;
+constexpr int kBindingVersion = 2;
 
 // libsystemd_open(soname: string): string | null  null when loaded, else the dlopen error.
 //   The first call in the process decides (dlopen is process-wide); this env keeps the table.
@@ -42,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDaemon(env, exports);
   RegisterJournal(env, exports);
   RegisterUnix(env, exports);
+  RegisterPoll(env, exports);
   return exports;
 }
 

@@ -6,6 +6,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BINDING_VERSION } from '../lib/native';
 import { ROOT, run, runNode } from './helpers/child';
 import { describeWith } from './helpers/env';
 
@@ -121,7 +122,7 @@ NAPI_MODULE(stale, init)
     expect(cc.stderr).toBe('');
     const r = await runNode(REPORT, { env: { LIBSYSTEMD_NATIVE_PATH: stale, LIBSYSTEMD_REQUIRE_NATIVE: undefined } });
     expect(r.json).toMatchObject({ kind: 'js', transport: 'node' });
-    expect(r.json.loadError).toContain(`${stale}: BINDING_VERSION 999, expected 1 (stale build)`);
+    expect(r.json.loadError).toContain(`${stale}: BINDING_VERSION 999, expected ${BINDING_VERSION} (stale build)`);
   });
 
   it('a garbage build/Release/*.node does not hide a good prebuild', async () => {

@@ -7,13 +7,14 @@
  */
 import { SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
 import { E } from '../errors';
-import type { NativeBinding } from '../native';
+import type { NativeBinding, PollWatcher } from '../native';
 
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
 const ADDR = Buffer.from(JOURNAL_SOCKET);
 const EMSGSIZE = 90;
 const ENOBUFS = 105;
 const ECONNREFUSED = 111;
+const ENOTCONN = 107;
 
 /** Counters a caller can read with journal.stats(). */
 export interface JournalStats {
@@ -47,11 +48,14 @@ function total(chunks: readonly Buffer[]): number {
 }
 
 export class NativeJournalSender {
+  /** Non-blocking, connected to journald's socket: poll()ing it for POLLOUT tracks journald's queue. */
   private fd = -1;
   private readonly queue: Pending[] = [];
   private head = 0;
   private queuedBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private watcher: PollWatcher | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private giveUp: NodeJS.Timeout | undefined;
   private lastProgress = 0;
   private warnedEpisode = false;
   private counters = { sent: 0, dropped: 0, viaMemfd: 0 };
@@ -59,28 +63,51 @@ export class NativeJournalSender {
 
   constructor(private readonly n: NativeBinding) {}
 
-  private socket(): number {
+  private connect(): number {
     if (this.fd >= 0) return this.fd;
     const fd = this.n.unix_socket(SOCK_DGRAM, true);
     if (fd < 0) return fd;
     // As libsystemd: a large send buffer lets big entries go in one datagram.
     if (this.n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) this.n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 8 << 20);
+    const rc = this.n.unix_connect(fd, ADDR);
+    if (rc < 0) {
+      this.n.close(fd);
+      return rc;
+    }
     this.fd = fd;
     return fd;
   }
 
+  /** Forgets the connection (journald went away; its next socket is a new one). */
+  private disconnect(): void {
+    this.unwatch();
+    if (this.fd >= 0) this.n.close(this.fd);
+    this.fd = -1;
+  }
+
+  private sendmsg(chunks: readonly Buffer[], fds: readonly number[] | null): number {
+    let fd = this.connect();
+    if (fd < 0) return fd;
+    let rc = this.n.unix_sendmsg(fd, null, chunks, fds);
+    if (rc === -ECONNREFUSED || rc === -ENOTCONN) {
+      // journald restarted: connect to the socket that is there now.
+      this.disconnect();
+      fd = this.connect();
+      if (fd < 0) return fd;
+      rc = this.n.unix_sendmsg(fd, null, chunks, fds);
+    }
+    return rc;
+  }
+
   /** One attempt: >= 0 sent, -EAGAIN to retry later, other -errno final. */
   private attempt(chunks: readonly Buffer[]): number {
-    const fd = this.socket();
-    if (fd < 0) return fd;
-    const rc = this.n.unix_sendmsg(fd, ADDR, chunks, null);
-    if (rc >= 0) return rc;
-    if (rc !== -EMSGSIZE && rc !== -ENOBUFS) return rc;
+    const rc = this.sendmsg(chunks, null);
+    if (rc >= 0 || (rc !== -EMSGSIZE && rc !== -ENOBUFS)) return rc;
     // Too large for a datagram: the same bytes in a sealed memfd, passed as the only content.
     const mfd = this.n.memfd_sealed('journal-entry', chunks);
     if (mfd < 0) return mfd;
     try {
-      const r = this.n.unix_sendmsg(fd, ADDR, [], [mfd]);
+      const r = this.sendmsg([], [mfd]);
       if (r >= 0) this.counters.viaMemfd++;
       return r;
     } finally {
@@ -117,53 +144,78 @@ export class NativeJournalSender {
     // The caller may reuse its Buffers: keep our own copy of what is queued.
     this.queue.push({ chunks: [Buffer.concat(chunks, bytes)], bytes });
     this.queuedBytes += bytes;
-    if (!this.timer) {
+    if (this.queue.length - this.head === 1) {
       this.lastProgress = Date.now();
-      this.schedule(1);
+      this.wait();
     }
     return 1;
   }
 
-  private schedule(ms: number): void {
-    // Ref'd while entries wait, so a process that finishes normally still flushes them.
-    this.timer = setTimeout(() => this.flush(), ms);
+  /**
+   * Waits for journald to have room: libuv watches the connected socket for POLLOUT (no timer,
+   * no thread); while there is no socket to watch (journald restarting) a short timer retries.
+   * The watcher and timers are ref'd only while entries wait, so a finishing process flushes
+   * them first; after maxStallMs without progress the queue is given up (counted, warned).
+   */
+  private wait(): void {
+    if (!this.giveUp) this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs);
+    if (this.fd >= 0 && !this.watcher) {
+      const w = this.n.poll_start(this.fd, true, () => this.flush());
+      if (typeof w !== 'number') {
+        this.watcher = w;
+        return;
+      }
+    }
+    if (!this.watcher && !this.retry) this.retry = setTimeout(() => ((this.retry = undefined), this.flush()), 20);
+  }
+
+  private unwatch(): void {
+    if (this.watcher) this.n.poll_stop(this.watcher);
+    this.watcher = undefined;
   }
 
   private flush(): void {
-    this.timer = undefined;
-    let progressed = false;
     while (this.head < this.queue.length) {
       const p = this.queue[this.head]!;
       const rc = this.attempt(p.chunks);
-      if (rc === -E.EAGAIN || rc === -E.ENOENT || rc === -ECONNREFUSED) break; // journald busy, or restarting
+      if (rc === -E.EAGAIN) return; // the watcher fires again when there is room
+      if (rc === -E.ENOENT || rc === -ECONNREFUSED) {
+        // journald is restarting: no socket to watch; retry shortly.
+        this.disconnect();
+        this.wait();
+        return;
+      }
       if (rc >= 0) this.counters.sent++;
       else this.counters.dropped++;
       this.queuedBytes -= p.bytes;
       this.head++;
-      progressed = true;
+      this.lastProgress = Date.now();
     }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
-    if (this.head >= this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-      this.warnedEpisode = false;
+    this.queue.length = 0;
+    this.head = 0;
+    this.warnedEpisode = false;
+    this.unwatch();
+    if (this.giveUp) clearTimeout(this.giveUp);
+    this.giveUp = undefined;
+  }
+
+  private checkStall(): void {
+    this.giveUp = undefined;
+    if (this.head >= this.queue.length) return;
+    const idle = Date.now() - this.lastProgress;
+    if (idle < this.options.maxStallMs) {
+      this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs - idle);
       return;
     }
-    const now = Date.now();
-    if (progressed) this.lastProgress = now;
-    if (now - this.lastProgress > this.options.maxStallMs) {
-      const lost = this.queue.length - this.head;
-      this.counters.dropped += lost;
-      process.emitWarning(`libsystemd: journald accepted nothing for ${this.options.maxStallMs} ms; ${lost} queued entries dropped (journal.stats().dropped)`, { code: 'LIBSYSTEMD_JOURNAL_DROPPED' });
-      this.queue.length = 0;
-      this.head = 0;
-      this.queuedBytes = 0;
-      return;
-    }
-    this.schedule(progressed ? 1 : 10);
+    const lost = this.queue.length - this.head;
+    this.counters.dropped += lost;
+    process.emitWarning(`libsystemd: journald accepted nothing for ${this.options.maxStallMs} ms; ${lost} queued entries dropped (journal.stats().dropped)`, { code: 'LIBSYSTEMD_JOURNAL_DROPPED' });
+    this.queue.length = 0;
+    this.head = 0;
+    this.queuedBytes = 0;
+    this.unwatch();
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
   }
 
   stats(): JournalStats {

@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+// bench/run.js: `npm run bench` (add `-- --quick` for the CI smoke run). Builds the C baseline,
+// then, inside a private mount namespace (its own /run, so /run/systemd/journal/socket is ours),
+// runs C and Node alternately (A B A B, medians) into counting datagram sinks and into a real,
+// isolated journald, plus the stall, start-up and leak measurements; prints one table.
+'use strict';
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const { existsSync, mkdirSync, rmSync, writeFileSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+const ROOT = resolve(__dirname, '..');
+const BUILD = join(__dirname, '.build');
+const BASELINE = join(BUILD, 'baseline');
+const quick = process.argv.includes('--quick');
+const asJson = process.argv.includes('--json');
+const N = quick ? 20_000 : 200_000;
+const ROUNDS = quick ? 1 : 5;
+const NOTIFY_SOCK = '/run/bench-notify.sock';
+
+function needs() {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid() !== 0) return 'needs root (a private mount namespace for the journal socket)';
+  for (const bin of ['unshare', 'cc']) if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `needs ${bin}`;
+  if (!existsSync('/lib/systemd/systemd-journald')) return 'needs systemd-journald';
+  return undefined;
+}
+
+if (!process.argv.includes('--inner')) {
+  const why = needs();
+  if (why) {
+    console.error(`bench: ${why}; nothing measured`);
+    process.exit(quick ? 0 : 1);
+  }
+  mkdirSync(BUILD, { recursive: true });
+  execFileSync('cc', ['-O2', '-Wall', '-o', BASELINE, join(__dirname, 'baseline.c'), '-l:libsystemd.so.0'], { stdio: 'inherit' });
+  // A private /run (our own journal socket) and network namespace, where AF_UNIX datagram
+  // queues are 512 deep as systemd-sysctl makes them on a booted host (the kernel default is 10).
+  const setup = 'mount --make-rprivate / && mount -t tmpfs -o size=512m tmpfs /run && mkdir -p /run/systemd/journal /run/log && { [ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal; } && echo 512 > /proc/sys/net/unix/max_dgram_qlen && exec "$0" "$@"';
+  const r = spawnSync('unshare', ['--mount', '--net', '--propagation', 'private', '--', '/bin/sh', '-c', setup, process.execPath, __filename, '--inner', ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+// ---------------------------------------------------------------- inside the namespace
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function runJson(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const c = (mode, n, env) => runJson(BASELINE, [mode, String(n)], env);
+const node = (mode, n, env) => runJson(process.execPath, ['--expose-gc', join(__dirname, 'worker.js'), mode, String(n)], env);
+const JS = { LIBSYSTEMD_SONAME: 'libsystemd-hidden-by-bench.so.0' };
+
+function startProcess(cmd, args) {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolveReady, reject) => {
+    p.stdout.once('data', () => resolveReady(p));
+    p.once('exit', (code) => reject(new Error(`${cmd} exited ${code}`)));
+  });
+}
+
+async function waitFor(check, what) {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Alternates the runs of each side for ROUNDS rounds; returns the median run of each. */
+function alternate(sides) {
+  const results = sides.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) sides.forEach((run, i) => results[i].push(run()));
+  return results.map((runs) => {
+    const m = median(runs.map((r) => r.nsPerCall));
+    return { ...runs.find((r) => r.nsPerCall === m) ?? runs[0], nsPerCall: m, rssKb: Math.max(...runs.map((r) => r.rssKb ?? 0)) };
+  });
+}
+
+const rows = [];
+function row(name, ours, baseline, extra = {}) {
+  rows.push({ name, ns: ours.nsPerCall, rssKb: ours.rssKb, baseline, ...extra });
+}
+
+async function main() {
+  const env = { NOTIFY_SOCKET: NOTIFY_SOCK };
+  // Counting sinks: journald is out of the loop.
+  const journalSink = await startProcess(BASELINE, ['sink', '/run/systemd/journal/socket']);
+  const notifySink = await startProcess(BASELINE, ['sink', NOTIFY_SOCK]);
+
+  const [cSend, cRaw, ours, oursJs, logLoc, logNoLoc] = alternate([
+    () => c('journal-send', N),
+    () => c('journal-raw', N),
+    () => node('journal-send', N),
+    () => node('journal-send', N, JS),
+    () => node('logger-info', N),
+    () => node('logger-info-noloc', N),
+  ]);
+  const journalBase = { 'C sd_journal_send': cSend.nsPerCall, 'C raw sendmsg': cRaw.nsPerCall };
+  row('C sd_journal_send', cSend, journalBase);
+  row('C raw sendmsg (prebuilt entry)', cRaw, journalBase);
+  row(`journal.send (${ours.backend})`, ours, journalBase);
+  row(`journal.send (${oursJs.backend})`, oursJs, journalBase);
+  row('createLogger().info, captureLocation', logLoc, journalBase);
+  row('createLogger().info, no location', logNoLoc, journalBase);
+
+  const [cNotify, cNotifyRaw, status, statusJs, watchdog] = alternate([
+    () => c('notify', N, env),
+    () => c('notify-raw', N, env),
+    () => node('notify-status', N, env),
+    () => node('notify-status', N, { ...env, ...JS }),
+    () => node('notify-watchdog', N, env),
+  ]);
+  const notifyBase = { 'C sd_notify': cNotify.nsPerCall, 'C raw sendto': cNotifyRaw.nsPerCall };
+  row('C sd_notify', cNotify, notifyBase);
+  row('C raw sendto (reused socket)', cNotifyRaw, notifyBase);
+  row(`status() (${status.backend})`, status, notifyBase);
+  row(`status() (${statusJs.backend})`, statusJs, notifyBase);
+  row(`watchdog() (${watchdog.backend})`, watchdog, notifyBase);
+
+  // 1,000,000 sends (100,000 in quick mode): RSS growth and open fds.
+  const leak = node('leak', quick ? 100_000 : 1_000_000);
+  for (const sink of [journalSink, notifySink]) {
+    sink.kill();
+    await new Promise((r) => sink.once('exit', r));
+  }
+  // The sink's socket file must not pass for journald's while journald starts.
+  rmSync('/run/systemd/journal/socket', { force: true });
+
+  // A real, isolated journald: everything is journald-bound; compare throughput, count entries.
+  const conf = join(BUILD, 'journald.conf');
+  writeFileSync(conf, '[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRuntimeMaxUse=400M\nRuntimeMaxFileSize=128M\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\nForwardToKMsg=no\n');
+  execFileSync('mount', ['--bind', conf, '/etc/systemd/journald.conf']);
+  const journald = spawn('/lib/systemd/systemd-journald', [], { stdio: 'ignore' });
+  await waitFor(() => existsSync('/run/systemd/journal/socket') && existsSync('/run/systemd/journal/stdout'), 'journald');
+  const NJ = quick ? 10_000 : 100_000;
+  const [cJ, oursJ] = alternate([() => c('journal-send', NJ), () => node('journal-send', NJ)]);
+  execFileSync('journalctl', ['--sync']);
+  const count = (comm) => Number(execFileSync('sh', ['-c', `journalctl -t bench _COMM=${comm} -o cat --no-pager | wc -l`], { encoding: 'utf8' }).trim());
+  const jBase = { 'C sd_journal_send': cJ.nsPerCall };
+  // The Node runs also send their JIT warm-up entries (oursJ.stats.sent per run).
+  row('C sd_journal_send → journald', cJ, jBase, { note: `${count('baseline')}/${NJ * ROUNDS} entries stored` });
+  row('journal.send → journald', oursJ, jBase, { note: `${count('node')}/${oursJ.stats.sent * ROUNDS} entries stored` });
+
+  // journald SIGSTOPped for 5 s (1 s in quick mode) while logging.
+  const stallMs = quick ? 1000 : 5000;
+  const stall = async (run) => {
+    const p = new Promise((res, rej) => {
+      const child = spawn(run[0], run.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim())) : rej(new Error(`stall run exited ${code}`))));
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(journald.pid, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, stallMs));
+    process.kill(journald.pid, 'SIGCONT');
+    return p;
+  };
+  const cStall = await stall([BASELINE, 'journal-stall', String(stallMs + 500)]);
+  const nodeStall = await stall([process.execPath, join(__dirname, 'worker.js'), 'stall', String(stallMs + 500)]);
+  execFileSync('journalctl', ['--sync']);
+  const stallStored = Number(execFileSync('sh', ['-c', 'journalctl -t bench -o cat --no-pager | grep -c "^stall entry"'], { encoding: 'utf8' }).trim());
+  journald.kill();
+
+  // require('libsystemd') cost at start-up: node -e '' vs node -e 'require(...)', alternated.
+  const time = (args) => {
+    const t0 = process.hrtime.bigint();
+    execFileSync(process.execPath, args);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const bare = [];
+  const withLib = [];
+  for (let i = 0; i < (quick ? 3 : 15); i++) {
+    bare.push(time(['-e', '']));
+    withLib.push(time(['-e', `require(${JSON.stringify(ROOT)})`]));
+  }
+  const startupMs = median(withLib) - median(bare);
+
+  const result = { quick, rounds: ROUNDS, calls: N, rows, leak, stall: { c: cStall, node: nodeStall, stored: stallStored, stallMs }, startupMs };
+  if (asJson) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  print(result);
+}
+
+function fmt(n, digits = 0) {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function print(r) {
+  console.log(`\nlibsystemd benchmarks (${r.quick ? 'quick smoke run' : `${r.rounds} alternating rounds, medians`}; ${fmt(r.calls)} calls per run; Node ${process.version})\n`);
+  console.log('| benchmark | ns/call | calls/s | peak RSS | ratio to C |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const x of r.rows) {
+    const ratios = Object.entries(x.baseline).filter(([k]) => !x.name.startsWith(k)).map(([k, v]) => `${(x.ns / v).toFixed(2)}× ${k}`);
+    console.log(`| ${x.name} | ${fmt(x.ns)} | ${fmt(1e9 / x.ns)} | ${fmt(x.rssKb / 1024, 1)} MB | ${ratios.join(', ') || '—'}${x.note ? ` (${x.note})` : ''} |`);
+  }
+  const s = r.stall;
+  console.log(`\njournald SIGSTOPped ${s.stallMs / 1000} s while logging: C sd_journal_send blocked its caller for ${fmt(s.c.maxGapMs, 1)} ms at once; ` +
+    `journal (createLogger().info) longest event-loop gap ${fmt(s.node.maxGapMs, 1)} ms, ${fmt(s.node.calls)} entries, up to ${fmt(s.node.peakQueued)} queued, ${s.node.stats.dropped} dropped; ` +
+    `${fmt(s.stored)} of ${fmt(s.node.calls)} stored after SIGCONT.`);
+  const l = r.leak;
+  console.log(`${fmt(l.calls)} journal.send calls: RSS growth ${fmt(l.rssGrowthMb, 1)} MB, open fds ${l.fdsBefore} → ${l.fdsAfter}.`);
+  console.log(`require('libsystemd') adds ${fmt(r.startupMs, 1)} ms to process start-up (median of node -e require vs node -e '').`);
+}
+
+main().catch((err) => {
+  console.error(err.stack);
+  process.exit(1);
+});

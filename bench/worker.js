@@ -1,0 +1,96 @@
+// bench/worker.js MODE N: the Node side of one benchmark run. Prints one JSON line like the C
+// baseline: { name, calls, nsPerCall, rssKb } (plus mode-specific figures).
+'use strict';
+const { readdirSync } = require('node:fs');
+const l = require('..');
+
+const [mode, nArg] = process.argv.slice(2);
+const n = Number(nArg);
+const FIELDS = { MESSAGE: 'request served', PRIORITY: 6, SYSLOG_IDENTIFIER: 'bench', REQ_ID: 'a1b2c3', METHOD: 'GET', PATH: '/api/items', STATUS: 200, DURATION_MS: 12 };
+const META = { reqId: 'a1b2c3', method: 'GET', path: '/api/items', status: 200, durationMs: 12 };
+
+const rssKb = () => process.resourceUsage().maxRSS;
+const openFds = () => readdirSync('/proc/self/fd').length;
+const tick = () => new Promise((r) => setImmediate(r));
+
+async function drained() {
+  while (l.journal.stats().queued > 0) await new Promise((r) => setTimeout(r, 1));
+}
+
+function timed(fn) {
+  for (let i = 0; i < Math.min(20000, n / 10); i++) fn(); // warm up the JIT
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn();
+  return Number(process.hrtime.bigint() - t0);
+}
+
+const loggers = {
+  loc: l.createLogger({ identifier: 'bench' }),
+  noloc: l.createLogger({ identifier: 'bench', captureLocation: false }),
+};
+
+const calls = {
+  'journal-send': () => l.journal.send(FIELDS),
+  'logger-info': () => loggers.loc.info('request served', META),
+  'logger-info-noloc': () => loggers.noloc.info('request served', META),
+  'notify-status': () => l.status('serving 42 requests'),
+  'notify-watchdog': () => l.watchdog(),
+};
+
+async function main() {
+  const out = { name: mode, backend: `${l.backend.kind}/${l.backend.transport}` };
+  if (calls[mode]) {
+    const ns = timed(calls[mode]);
+    const t0 = process.hrtime.bigint();
+    await drained(); // anything queued behind a busy receiver still counts
+    const total = ns + Number(process.hrtime.bigint() - t0);
+    Object.assign(out, { calls: n, nsPerCall: total / n, rssKb: rssKb(), stats: l.journal.stats() });
+  } else if (mode === 'leak') {
+    // RSS and fds around n sends, after a warm-up that reaches a steady state.
+    for (let i = 0; i < 50000; i++) l.journal.send(FIELDS);
+    await drained();
+    global.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    const fds0 = openFds();
+    for (let i = 0; i < n; i++) {
+      l.journal.send(FIELDS);
+      if (i % 10000 === 0) await tick();
+    }
+    await drained();
+    global.gc?.();
+    Object.assign(out, { calls: n, rssGrowthMb: (process.memoryUsage().rss - rss0) / 1048576, fdsBefore: fds0, fdsAfter: openFds(), stats: l.journal.stats() });
+  } else if (mode === 'stall') {
+    // Logs for n ms while journald is stopped by the caller; reports the longest event-loop gap.
+    const log = loggers.noloc;
+    let last = process.hrtime.bigint();
+    let maxGap = 0n;
+    let sent = 0;
+    const gap = setInterval(() => {
+      const now = process.hrtime.bigint();
+      if (now - last > maxGap) maxGap = now - last;
+      last = now;
+    }, 1);
+    const start = Date.now();
+    await new Promise((resolve) => {
+      const t = setInterval(() => {
+        for (let i = 0; i < 5; i++, sent++) log.info(`stall entry ${sent}`);
+        if (Date.now() - start > n) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 5);
+    });
+    const peakQueued = l.journal.stats().queued;
+    await drained();
+    clearInterval(gap);
+    Object.assign(out, { calls: sent, maxGapMs: Number(maxGap) / 1e6, peakQueued, stats: l.journal.stats(), rssKb: rssKb() });
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});

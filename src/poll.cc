@@ -1,0 +1,88 @@
+// poll.cc: poll_start / poll_stop over uv_poll_t on the environment's own event loop.
+// The watcher holds the loop open while active (as any pending I/O does) and is closed when
+// stopped or when the environment is torn down (worker exit).
+#include "glibc_compat.h"
+#include "poll.h"
+
+#include <uv.h>
+
+#include <errno.h>
+
+#include <memory>
+
+#include "common.h"
+
+namespace {
+
+struct Watcher {
+  uv_poll_t handle;
+  napi_env env = nullptr;
+  Napi::FunctionReference callback;
+  bool active = false;
+  bool closing = false;
+};
+
+void OnClose(uv_handle_t* h) { delete static_cast<Watcher*>(h->data); }
+
+void Close(Watcher* w) {
+  if (w->closing) return;
+  w->closing = true;
+  w->active = false;
+  uv_poll_stop(&w->handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), OnClose);
+}
+
+void OnEvent(uv_poll_t* h, int status, int events) {
+  Watcher* w = static_cast<Watcher*>(h->data);
+  if (!w->active) return;
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  // MakeCallback: runs microtasks and keeps async hooks consistent, as for any I/O callback.
+  w->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status < 0 ? status : events)});
+}
+
+void CleanupHook(void* arg) { Close(static_cast<Watcher*>(arg)); }
+
+// poll_start(fd: number, writable: boolean, callback: (events: number) => void): object
+//   a watcher (pass it to poll_stop); callback gets the uv events (1 readable, 2 writable) or a
+//   negative uv error. Throws only for wrong argument types or when uv_poll_init fails.
+Napi::Value PollStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0);
+  bool writable = ArgBool(info, 1);
+  if (!info[2].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw Napi::Error::New(env, "no event loop");
+  auto w = std::make_unique<Watcher>();
+  int rc = uv_poll_init(loop, &w->handle, fd);
+  if (rc < 0) return Napi::Number::New(env, rc);
+  w->handle.data = w.get();
+  w->env = env;
+  w->callback = Napi::Persistent(info[2].As<Napi::Function>());
+  w->active = true;
+  uv_poll_start(&w->handle, writable ? UV_WRITABLE : UV_READABLE, OnEvent);
+  Watcher* raw = w.release();
+  napi_add_env_cleanup_hook(env, CleanupHook, raw);
+  // The JS side only keeps an opaque token; lifetime is managed by poll_stop / cleanup.
+  return Napi::External<Watcher>::New(env, raw);
+}
+
+// poll_stop(watcher: object): void  stops and closes the watcher (idempotent)
+Napi::Value PollStop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(env, "expected a watcher");
+  Watcher* w = info[0].As<Napi::External<Watcher>>().Data();
+  if (!w->closing) {
+    napi_remove_env_cleanup_hook(env, CleanupHook, w);
+    w->callback.Reset();
+    Close(w);
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterPoll(Napi::Env env, Napi::Object exports) {
+  exports.Set("poll_start", Napi::Function::New(env, PollStart, "poll_start"));
+  exports.Set("poll_stop", Napi::Function::New(env, PollStop, "poll_stop"));
+}
