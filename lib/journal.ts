@@ -7,7 +7,7 @@ import { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
-import { fieldList, frame, invocationShortName, type JournalFields } from './journal/fields';
+import { encodeFields, EntryWriter, fieldList, invocationShortName, type JournalFields } from './journal/fields';
 import { NativeJournalSender, type JournalStats, type SenderOptions } from './journal/sender';
 import { checkIdentifier, connectStream, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
 import { impl, load } from './select';
@@ -41,16 +41,24 @@ export function toPriority(p: unknown, name = 'priority'): number {
 const sender = load.binding ? new NativeJournalSender(load.binding) : undefined;
 const fallback = sender ? undefined : new StreamFallback();
 
+const writer = new EntryWriter();
+
 /**
- * Sends validated [name, bytes] fields: 1 handed over (or queued behind a stalled journald), 0
- * no journal, or -errno. Used by journal.send and the loggers.
+ * Sends fields whose names are valid (the loggers build them so): 1 handed over (or queued
+ * behind a stalled journald), 0 no journal, or -errno.
  */
-export function sendList(list: readonly [string, Buffer][], identifier?: string): number {
-  if (sender) return sender.send(frame(list));
-  return fallback!.write(list, identifier ?? invocationShortName) ? 1 : 0;
+export function sendList(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
+  if (sender) {
+    const w = writer.reset();
+    for (const [name, value] of list) w.value(name, value);
+    return sender.send(w.finish());
+  }
+  return fallback!.write(list.map(([n, v]) => [n, typeof v === 'string' ? Buffer.from(v) : v]), identifier ?? invocationShortName) ? 1 : 0;
 }
 
 function send(fields: JournalFields): boolean {
+  // The native transport frames while validating, in one pass into a reused buffer.
+  if (sender) return check(sender.send(encodeFields(fields)), 'sd_journal_sendv') > 0;
   return check(sendList(fieldList(fields)), 'sd_journal_sendv') > 0;
 }
 

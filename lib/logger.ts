@@ -8,7 +8,7 @@ import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidType } from './errors';
 import { invocationShortName } from './journal/fields';
-import { errorFields, objectFields } from './journal/sanitize';
+import { errorFields, objectFields, type FieldList } from './journal/sanitize';
 import { sendList } from './journal';
 
 export interface LoggerOptions {
@@ -96,39 +96,46 @@ const LEVELS = [
   ['debug', 7],
 ] as const;
 
-const PRIORITY_BYTES = Array.from({ length: 8 }, (_, i) => Buffer.from(String(i)));
+const PRIORITY_TEXT = ['0', '1', '2', '3', '4', '5', '6', '7'];
+const RESERVED = new Set(['MESSAGE', 'PRIORITY', 'SYSLOG_IDENTIFIER']);
 let warned = false;
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-  const identifier = Buffer.from(options.identifier ?? scriptName());
+  const identifier = options.identifier ?? scriptName();
+  if (typeof identifier !== 'string') throw invalidType('options.identifier', 'a string', identifier);
   const capture = options.captureLocation ?? true;
-  const defaults: [string, Buffer][] = [];
+  const defaults: FieldList = [];
   objectFields(options.fields, defaults);
   let lost = 0;
 
   const logger = { get lost() { return lost; } } as Logger;
   for (const [name, priority] of LEVELS) {
     const method: LogMethod = function (message, fields) {
-      const list: [string, Buffer][] = [];
+      const list: FieldList = [];
       if (message instanceof Error) errorFields(message, list);
-      else list.push(['MESSAGE', Buffer.from(typeof message === 'string' ? message : String(message))]);
-      list.push(['PRIORITY', PRIORITY_BYTES[priority]!]);
+      else list.push(['MESSAGE', typeof message === 'string' ? message : String(message)]);
+      list.push(['PRIORITY', PRIORITY_TEXT[priority]!]);
       list.push(['SYSLOG_IDENTIFIER', identifier]);
       if (capture) {
         const loc = callerLocation(method);
-        if (loc.file) list.push(['CODE_FILE', Buffer.from(loc.file)]);
-        if (loc.line) list.push(['CODE_LINE', Buffer.from(String(loc.line))]);
-        if (loc.func) list.push(['CODE_FUNC', Buffer.from(loc.func)]);
+        if (loc.file) list.push(['CODE_FILE', loc.file]);
+        if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
+        if (loc.func) list.push(['CODE_FUNC', loc.func]);
       }
-      // Defaults first, then the call's own fields; a name given twice keeps the call's value.
-      const extra: [string, Buffer][] = [];
-      objectFields(fields, extra);
-      const own = new Set(list.map(([n]) => n).concat(extra.map(([n]) => n)));
-      for (const d of defaults) if (!own.has(d[0])) list.push(d);
-      for (const e of extra) if (!list.some(([n]) => n === e[0] && (n === 'MESSAGE' || n === 'PRIORITY' || n === 'SYSLOG_IDENTIFIER'))) list.push(e);
+      // The call's own fields, then the defaults it does not override; MESSAGE, PRIORITY and
+      // SYSLOG_IDENTIFIER come from the call itself.
+      const fixed = list.length;
+      objectFields(fields, list);
+      if (list.length > fixed) {
+        for (let i = list.length - 1; i >= fixed; i--) if (RESERVED.has(list[i]![0])) list.splice(i, 1);
+      }
+      if (defaults.length > 0) {
+        const given = new Set(list.map(([n]) => n));
+        for (const d of defaults) if (!given.has(d[0])) list.push(d);
+      }
       try {
-        if (sendList(list, identifier.toString()) < 0) throw new Error('journald refused the entry');
+        if (sendList(list, identifier) < 0) throw new Error('journald refused the entry');
       } catch (err) {
         lost++;
         if (!warned) {

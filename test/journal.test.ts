@@ -248,14 +248,13 @@ handler();
       const child = inJournal(
         mode,
         `const log = l.createLogger({ identifier: 'stall', captureLocation: false });
-         let last = process.hrtime.bigint(), maxGap = 0n, n = 0;
-         const gap = setInterval(() => { const now = process.hrtime.bigint(); if (now - last > maxGap) maxGap = now - last; last = now; }, 1);
+         let last = process.hrtime.bigint(), maxGap = 0n, n = 0, peak = 0;
+         const gap = setInterval(() => { const now = process.hrtime.bigint(); if (now - last > maxGap) maxGap = now - last; last = now; peak = Math.max(peak, l.journal.stats().queued); }, 1);
          const start = Date.now();
          await new Promise((res) => { const t = setInterval(() => { for (let i = 0; i < 5; i++) log.info('entry ' + n++, { TEST_ID: '${t}' }); if (Date.now() - start > 5500) { clearInterval(t); res(); } }, 5); });
-         const during = l.journal.stats();
          while (l.journal.stats().queued > 0) await new Promise((res) => setTimeout(res, 20));
          clearInterval(gap);
-         out({ n, maxGapMs: Number(maxGap) / 1e6, during, after: l.journal.stats(), lost: log.lost });`,
+         out({ n, maxGapMs: Number(maxGap) / 1e6, peak, after: l.journal.stats(), lost: log.lost });`,
       );
       await new Promise((r) => setTimeout(r, 200));
       j.pause();
@@ -263,10 +262,12 @@ handler();
       j.resume();
       const r = await child;
       expect(r.stderr).toBe('');
-      const { n, maxGapMs, during, after, lost } = r.json;
-      console.log(`stall ${mode}: ${n} entries, longest event-loop gap ${maxGapMs.toFixed(2)} ms, queued at most ${during.queued}, dropped ${after.dropped}`);
-      expect(during.queued).toBeGreaterThan(0); // journald really was stalled
-      expect(maxGapMs).toBeLessThan(25);
+      const { n, maxGapMs, peak, after, lost } = r.json;
+      console.log(`stall ${mode}: ${n} entries, longest event-loop gap ${maxGapMs.toFixed(2)} ms, queued at most ${peak}, dropped ${after.dropped}`);
+      expect(peak).toBeGreaterThan(1000); // journald really was stalled: most entries waited
+      // A blocking client freezes for the whole 5 s; a few ms of timer jitter and GC are allowed
+      // (other test files share the 2 cores).
+      expect(maxGapMs).toBeLessThan(50);
       expect(after.dropped).toBe(0);
       expect(lost).toBe(0);
       const stored = await j.entries(`TEST_ID=${t}`);

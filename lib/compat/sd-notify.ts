@@ -68,20 +68,20 @@ export function stopWatchdogMode(): void {
   timer = undefined;
 }
 
-const identifier = Buffer.from(scriptName());
+const identifier = scriptName();
 
 function print(priority: number, parts: readonly unknown[], below: Function): void {
   quietly(() => {
     const message = parts.length === 1 && Array.isArray(parts[0]) ? (parts[0] as unknown[]).join(' ') : parts.map(String).join(' ');
-    const list: [string, Buffer][] = [
-      ['MESSAGE', Buffer.from(message)],
-      ['PRIORITY', Buffer.from(String(priority))],
+    const list: [string, string][] = [
+      ['MESSAGE', message],
+      ['PRIORITY', String(priority)],
       ['SYSLOG_IDENTIFIER', identifier],
     ];
     const loc = callerLocation(below);
-    if (loc.file) list.push(['CODE_FILE', Buffer.from(loc.file)]);
-    if (loc.line) list.push(['CODE_LINE', Buffer.from(String(loc.line))]);
-    if (loc.func) list.push(['CODE_FUNC', Buffer.from(loc.func)]);
+    if (loc.file) list.push(['CODE_FILE', loc.file]);
+    if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
+    if (loc.func) list.push(['CODE_FUNC', loc.func]);
     sendList(list);
   });
 }

@@ -16,7 +16,6 @@ export type JournalFields = Readonly<Record<string, JournalValue | readonly Jour
 export const JOURNAL_MAX_FIELDS = 1024;
 
 const NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
-const NL = Buffer.from('\n');
 
 /** journald's journal_field_valid(): A-Z, 0-9, _; not starting with a digit or _; 1-64 bytes. */
 export function validFieldName(name: string): boolean {
@@ -24,16 +23,9 @@ export function validFieldName(name: string): boolean {
 }
 
 function valueBytes(name: string, v: JournalValue): Buffer {
-  if (typeof v === 'string') {
-    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) {
-      throw invalidValue(`field ${name}`, 'is not well-formed Unicode (a lone surrogate); pass a Buffer for arbitrary bytes');
-    }
-    return Buffer.from(v);
-  }
-  if (Buffer.isBuffer(v)) return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return Buffer.from(String(v));
-  throw invalidType(`field ${name}`, 'a string, number, bigint, boolean, Buffer or Uint8Array', v);
+  const s = scalar(name, v);
+  if (typeof s === 'string') return Buffer.from(s);
+  return Buffer.isBuffer(s) ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength);
 }
 
 /** The names of the caller's fields, in order, each with its value bytes (validated). */
@@ -69,29 +61,166 @@ function nameBytes(name: string): [Buffer, Buffer] {
   return b;
 }
 
+/** libsystemd adds SYSLOG_IDENTIFIER=program_invocation_short_name if string_is_safe() (no control characters, quotes, backslash or DEL). */
+const implicitIdentifier = /[\x01-\x1f"'\\\x7f]/.test(invocationShortName) ? undefined : Buffer.from(invocationShortName);
+
+type Utf8Write = (this: Buffer, s: string, offset: number) => number;
+/** Buffer#utf8Write (what Buffer#write calls for 'utf8' after parsing its arguments), if present. */
+const rawUtf8Write = (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write;
+function utf8Write(buf: Buffer, s: string, offset: number): number {
+  return rawUtf8Write ? rawUtf8Write.call(buf, s, offset) : buf.write(s, offset, 'utf8');
+}
+
 /**
- * The entry as sd_journal_sendv puts it on the wire: one chunk list (for sendmsg's iovecs),
- * SYSLOG_IDENTIFIER appended when the caller gave none.
+ * Writes one entry in the native protocol's framing, as sd_journal_sendv does, into a reused
+ * buffer: text form `NAME=value\n`, binary form `NAME\n` + u64 LE length + value + `\n` when
+ * the value holds a newline. Names are trusted here (validated by the callers).
  */
-export function frame(list: readonly [string, Buffer][]): Buffer[] {
-  const chunks: Buffer[] = [];
-  let hasIdentifier = false;
-  for (const [name, value] of list) {
-    if (name === 'SYSLOG_IDENTIFIER') hasIdentifier = true;
+export class EntryWriter {
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  private off = 0;
+  private identified = false;
+  count = 0;
+
+  reset(): this {
+    this.off = 0;
+    this.identified = false;
+    this.count = 0;
+    return this;
+  }
+
+  private ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+
+  /** A text value (UTF-8). */
+  string(name: string, value: string): void {
     const [eq, nl] = nameBytes(name);
-    if (value.includes(10)) {
-      const len = Buffer.allocUnsafe(8);
-      len.writeBigUInt64LE(BigInt(value.length));
-      chunks.push(nl, len, value, NL);
-    } else {
-      chunks.push(eq, value, NL);
+    if (name === 'SYSLOG_IDENTIFIER') this.identified = true;
+    this.count++;
+    const len = value.length;
+    this.ensure(nl.length + 10 + len * 3);
+    const buf = this.buf;
+    // Short ASCII values (most of them) are copied in JS: cheaper than a call into C++.
+    if (len <= 256) {
+      let ascii = true;
+      let newline = false;
+      for (let i = 0; i < len; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        if (c === 10) newline = true;
+      }
+      if (ascii) {
+        let off = this.off;
+        if (newline) {
+          buf.set(nl, off);
+          off += nl.length;
+          buf.writeUInt32LE(len, off);
+          buf.writeUInt32LE(0, off + 4);
+          off += 8;
+        } else {
+          buf.set(eq, off);
+          off += eq.length;
+        }
+        for (let i = 0; i < len; i++) buf[off + i] = value.charCodeAt(i);
+        off += len;
+        buf[off++] = 10;
+        this.off = off;
+        return;
+      }
     }
+    if (value.indexOf('\n') === -1) {
+      buf.set(eq, this.off);
+      this.off += eq.length;
+      this.off += utf8Write(buf, value, this.off);
+    } else {
+      buf.set(nl, this.off);
+      this.off += nl.length;
+      const lenAt = this.off;
+      this.off += 8;
+      const n = utf8Write(buf, value, this.off);
+      buf.writeBigUInt64LE(BigInt(n), lenAt);
+      this.off += n;
+    }
+    buf[this.off++] = 10;
   }
-  // libsystemd's string_is_safe(): no control characters, quotes, backslash or DEL.
-  if (!hasIdentifier && !/[\x01-\x1f"'\\\x7f]/.test(invocationShortName)) {
-    chunks.push(nameBytes('SYSLOG_IDENTIFIER')[0], Buffer.from(invocationShortName), NL);
+
+  /** A binary value, byte for byte. */
+  bytes(name: string, value: Uint8Array): void {
+    const [eq, nl] = nameBytes(name);
+    if (name === 'SYSLOG_IDENTIFIER') this.identified = true;
+    this.count++;
+    this.ensure(nl.length + 10 + value.length);
+    if (value.indexOf(10) === -1) {
+      this.buf.set(eq, this.off);
+      this.off += eq.length;
+    } else {
+      this.buf.set(nl, this.off);
+      this.off += nl.length;
+      this.buf.writeBigUInt64LE(BigInt(value.length), this.off);
+      this.off += 8;
+    }
+    this.buf.set(value, this.off);
+    this.off += value.length;
+    this.buf[this.off++] = 10;
   }
-  return chunks;
+
+  value(name: string, v: string | Uint8Array): void {
+    if (typeof v === 'string') this.string(name, v);
+    else this.bytes(name, v);
+  }
+
+  /** The framed entry (a view of the writer's buffer, valid until its next use). */
+  finish(): Buffer {
+    if (!this.identified && implicitIdentifier) this.bytes('SYSLOG_IDENTIFIER', implicitIdentifier);
+    return this.buf.subarray(0, this.off);
+  }
+}
+
+const shared = new EntryWriter();
+
+/** journal.send's fast path: validates `fields` (as fieldList does) while framing them. */
+export function encodeFields(fields: JournalFields): Buffer {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw invalidType('fields', 'an object', fields);
+  const w = shared.reset();
+  for (const name of Object.keys(fields)) {
+    const v = fields[name];
+    if (v === undefined) continue;
+    if (!nameCache.has(name) && !validFieldName(name)) {
+      throw invalidValue(`field name ${JSON.stringify(name)}`, 'is not a valid journal field name (A-Z, 0-9 and _, not starting with _ or a digit, at most 64 bytes)');
+    }
+    if (Array.isArray(v)) for (const item of v as readonly JournalValue[]) w.value(name, scalar(name, item));
+    else w.value(name, scalar(name, v as JournalValue));
+  }
+  if (w.count === 0) throw invalidValue('fields', 'must hold at least one field');
+  if (w.count > JOURNAL_MAX_FIELDS) throw invalidValue('fields', `has ${w.count} fields; journald drops entries with more than ${JOURNAL_MAX_FIELDS}`);
+  return w.finish();
+}
+
+/** One value as a string or bytes (validated as valueBytes does). */
+function scalar(name: string, v: JournalValue): string | Uint8Array {
+  if (typeof v === 'string') {
+    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) {
+      throw invalidValue(`field ${name}`, 'is not well-formed Unicode (a lone surrogate); pass a Buffer for arbitrary bytes');
+    }
+    return v;
+  }
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  throw invalidType(`field ${name}`, 'a string, number, bigint, boolean, Buffer or Uint8Array', v);
+}
+
+/** The framing of a validated [name, bytes] list (the js backend's sd_journal_sendv). */
+export function frame(list: readonly [string, Buffer][]): Buffer {
+  const w = new EntryWriter();
+  for (const [name, value] of list) w.bytes(name, value);
+  return Buffer.from(w.finish());
 }
 
 /**

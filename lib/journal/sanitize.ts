@@ -42,13 +42,14 @@ function scalar(v: unknown): Buffer | string {
   return String(v);
 }
 
-/** Lone surrogates cannot be UTF-8: replaced (the logger never rejects). */
-function text(s: string): Buffer {
-  return Buffer.from(s);
-}
+/** A field value: text (UTF-8; lone surrogates become U+FFFD, the logger never rejects) or bytes. */
+export type FieldValue = string | Buffer;
+export type FieldList = [string, FieldValue][];
+
+const text = (s: string): string => s;
 
 /** Appends `value` under `name` (flattening plain objects) to `out`. */
-export function flatten(name: string, value: unknown, out: [string, Buffer][], seen: Set<object> = new Set(), depth = 0): void {
+export function flatten(name: string, value: unknown, out: FieldList, seen: Set<object> = new Set(), depth = 0): void {
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
   if (value instanceof Error) {
     out.push([name, text(`${value.name}: ${value.message}`)]);
@@ -68,8 +69,7 @@ export function flatten(name: string, value: unknown, out: [string, Buffer][], s
     seen.delete(value);
     return;
   }
-  const s = Array.isArray(value) ? scalarSafe(value) : scalar(value);
-  out.push([name, typeof s === 'string' ? text(s) : s]);
+  out.push([name, Array.isArray(value) ? scalarSafe(value) : scalar(value)]);
 }
 
 function scalarSafe(v: unknown): string {
@@ -89,7 +89,7 @@ function scalarSafe(v: unknown): string {
 }
 
 /** Every top-level key of `fields` as sanitised, flattened journal fields. */
-export function objectFields(fields: unknown, out: [string, Buffer][]): void {
+export function objectFields(fields: unknown, out: FieldList): void {
   if (fields === null || fields === undefined || typeof fields !== 'object') return;
   for (const [k, v] of Object.entries(fields)) {
     // An already valid name is kept as is (MESSAGE_ID, CODE_FILE…); others are cleaned.
@@ -111,7 +111,7 @@ export function stackChain(err: unknown): string {
 }
 
 /** MESSAGE, ERROR_NAME, ERROR_CODE, ERRNO and STACK_TRACE of an Error. */
-export function errorFields(err: Error, out: [string, Buffer][], withMessage = true): void {
+export function errorFields(err: Error, out: FieldList, withMessage = true): void {
   if (withMessage) out.push(['MESSAGE', text(err.message)]);
   out.push(['ERROR_NAME', text(err.name)]);
   const code = (err as { code?: unknown }).code;

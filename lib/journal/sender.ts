@@ -36,16 +36,8 @@ export interface SenderOptions {
   maxStallMs: number;
 }
 
-interface Pending {
-  readonly chunks: Buffer[];
-  readonly bytes: number;
-}
-
-function total(chunks: readonly Buffer[]): number {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  return n;
-}
+/** A framed entry waiting for journald (our own copy). */
+type Pending = Buffer;
 
 export class NativeJournalSender {
   /** Non-blocking, connected to journald's socket: poll()ing it for POLLOUT tracks journald's queue. */
@@ -85,26 +77,26 @@ export class NativeJournalSender {
     this.fd = -1;
   }
 
-  private sendmsg(chunks: readonly Buffer[], fds: readonly number[] | null): number {
+  private sendmsg(entry: Buffer | readonly Buffer[], fds: readonly number[] | null): number {
     let fd = this.connect();
     if (fd < 0) return fd;
-    let rc = this.n.unix_sendmsg(fd, null, chunks, fds);
+    let rc = this.n.unix_sendmsg(fd, null, entry, fds);
     if (rc === -ECONNREFUSED || rc === -ENOTCONN) {
       // journald restarted: connect to the socket that is there now.
       this.disconnect();
       fd = this.connect();
       if (fd < 0) return fd;
-      rc = this.n.unix_sendmsg(fd, null, chunks, fds);
+      rc = this.n.unix_sendmsg(fd, null, entry, fds);
     }
     return rc;
   }
 
   /** One attempt: >= 0 sent, -EAGAIN to retry later, other -errno final. */
-  private attempt(chunks: readonly Buffer[]): number {
-    const rc = this.sendmsg(chunks, null);
+  private attempt(entry: Buffer): number {
+    const rc = this.sendmsg(entry, null);
     if (rc >= 0 || (rc !== -EMSGSIZE && rc !== -ENOBUFS)) return rc;
     // Too large for a datagram: the same bytes in a sealed memfd, passed as the only content.
-    const mfd = this.n.memfd_sealed('journal-entry', chunks);
+    const mfd = this.n.memfd_sealed('journal-entry', entry);
     if (mfd < 0) return mfd;
     try {
       const r = this.sendmsg([], [mfd]);
@@ -116,23 +108,23 @@ export class NativeJournalSender {
   }
 
   /**
-   * Sends or queues one framed entry: 1 handed over or queued, 0 no journal socket (ENOENT,
+   * Sends or queues one framed entry (it may be a reused buffer: it is copied if queued): 1 handed over or queued, 0 no journal socket (ENOENT,
    * as libsystemd), -errno for a failure the caller should see (e.g. ECONNREFUSED).
    */
-  send(chunks: Buffer[]): number {
-    if (this.queue.length > this.head) return this.enqueue(chunks);
-    const rc = this.attempt(chunks);
+  send(entry: Buffer): number {
+    if (this.queue.length > this.head) return this.enqueue(entry);
+    const rc = this.attempt(entry);
     if (rc >= 0) {
       this.counters.sent++;
       return 1;
     }
-    if (rc === -E.EAGAIN) return this.enqueue(chunks);
+    if (rc === -E.EAGAIN) return this.enqueue(entry);
     if (rc === -E.ENOENT) return 0;
     return rc;
   }
 
-  private enqueue(chunks: Buffer[]): number {
-    const bytes = total(chunks);
+  private enqueue(entry: Buffer): number {
+    const bytes = entry.length;
     if (this.queuedBytes + bytes > this.options.maxQueueBytes) {
       this.counters.dropped++;
       if (!this.warnedEpisode) {
@@ -141,8 +133,8 @@ export class NativeJournalSender {
       }
       return 1;
     }
-    // The caller may reuse its Buffers: keep our own copy of what is queued.
-    this.queue.push({ chunks: [Buffer.concat(chunks, bytes)], bytes });
+    // The entry may be a view of a reused buffer: keep our own copy of what is queued.
+    this.queue.push(Buffer.from(entry));
     this.queuedBytes += bytes;
     if (this.queue.length - this.head === 1) {
       this.lastProgress = Date.now();
@@ -177,7 +169,7 @@ export class NativeJournalSender {
   private flush(): void {
     while (this.head < this.queue.length) {
       const p = this.queue[this.head]!;
-      const rc = this.attempt(p.chunks);
+      const rc = this.attempt(p);
       if (rc === -E.EAGAIN) return; // the watcher fires again when there is room
       if (rc === -E.ENOENT || rc === -ECONNREFUSED) {
         // journald is restarting: no socket to watch; retry shortly.
@@ -187,7 +179,7 @@ export class NativeJournalSender {
       }
       if (rc >= 0) this.counters.sent++;
       else this.counters.dropped++;
-      this.queuedBytes -= p.bytes;
+      this.queuedBytes -= p.length;
       this.head++;
       this.lastProgress = Date.now();
     }

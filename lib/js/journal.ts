@@ -35,13 +35,13 @@ export function nativeJournal(n: NativeBinding): JournalImpl {
     journalSendv(iov) {
       const list = splitIovecs(iov);
       if (typeof list === 'number') return list;
-      const chunks = frame(list);
+      const entry = frame(list);
       const s = socket();
       if (s < 0) return s;
-      const rc = n.unix_sendmsg(s, addr, chunks, null);
+      const rc = n.unix_sendmsg(s, addr, entry, null);
       if (rc >= 0 || rc === -E.ENOENT) return 0;
       if (rc !== -90 && rc !== -105 && rc !== -E.EAGAIN) return rc; // EMSGSIZE, ENOBUFS, EAGAIN: memfd
-      const mfd = n.memfd_sealed('journal-entry', chunks);
+      const mfd = n.memfd_sealed('journal-entry', entry);
       if (mfd < 0) return mfd;
       const r = n.unix_sendmsg(s, addr, [], [mfd]);
       n.close(mfd);

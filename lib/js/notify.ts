@@ -35,6 +35,13 @@ export interface NotifyImpl {
 /** Over the addon's AF_UNIX primitives. One socket is kept per thread (libsystemd opens one per call). */
 export function nativeNotify(n: NativeBinding): NotifyImpl {
   let sock = -1;
+  // The last NOTIFY_SOCKET value and its address bytes (it rarely changes).
+  let lastValue: string | undefined;
+  let lastAddr: Buffer | number = 0;
+  const uid = process.getuid!();
+  const gid = process.getgid!();
+  // A process's real and effective ids only change through setuid() & co. (not from Node).
+  const idsDiffer = uid !== process.geteuid!() || gid !== process.getegid!();
 
   function socket(): number {
     if (sock >= 0) return sock;
@@ -49,13 +56,15 @@ export function nativeNotify(n: NativeBinding): NotifyImpl {
   function send(pid: number, state: Buffer, fds: readonly number[]): number {
     const e = env.NOTIFY_SOCKET;
     if (e === undefined) return 0;
-    const addr = notifyAddress(e);
+    if (e !== lastValue) {
+      lastValue = e;
+      lastAddr = notifyAddress(e);
+    }
+    const addr = lastAddr;
     if (typeof addr === 'number') return addr;
     const fd = socket();
     if (fd < 0) return fd;
-    const uid = process.getuid!();
-    const gid = process.getgid!();
-    const sendCreds = (pid !== 0 && pid !== process.pid) || uid !== process.geteuid!() || gid !== process.getegid!();
+    const sendCreds = (pid !== 0 && pid !== process.pid) || idsDiffer;
     const creds: [number, number, number] | null = sendCreds ? [pid !== 0 ? pid : process.pid, uid, gid] : null;
     let rc = n.unix_sendmsg(fd, addr, state, fds.length ? fds : null, creds);
     // The kernel refuses faked credentials without privilege: then send as ourselves.
