@@ -207,7 +207,7 @@ function print(r) {
     `journal (createLogger().info) longest event-loop gap ${fmt(s.node.maxGapMs, 1)} ms, ${fmt(s.node.calls)} entries, up to ${fmt(s.node.peakQueued)} queued, ${s.node.stats.dropped} dropped; ` +
     `${fmt(s.stored)} of ${fmt(s.node.calls)} stored after SIGCONT.`);
   const l = r.leak;
-  console.log(`${fmt(l.calls)} journal.send calls: RSS growth ${fmt(l.rssGrowthMb, 1)} MB, open fds ${l.fdsBefore} → ${l.fdsAfter}.`);
+  console.log(`${fmt(l.calls)} journal.send calls after a warm-up: RSS growth ${fmt(l.rssGrowthMb, 1)} MB (${fmt(l.rssGrowthSecondHalfMb, 1)} MB in the second half), open fds ${l.fdsBefore} → ${l.fdsAfter}.`);
   console.log(`require('libsystemd') adds ${fmt(r.startupMs, 1)} ms to process start-up (median of node -e require vs node -e '').`);
 }
 

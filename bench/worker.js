@@ -49,19 +49,27 @@ async function main() {
     const total = ns + Number(process.hrtime.bigint() - t0);
     Object.assign(out, { calls: n, nsPerCall: total / n, rssKb: rssKb(), stats: l.journal.stats() });
   } else if (mode === 'leak') {
-    // RSS and fds around n sends, after a warm-up that reaches a steady state.
-    for (let i = 0; i < 50000; i++) l.journal.send(FIELDS);
-    await drained();
-    global.gc?.();
-    const rss0 = process.memoryUsage().rss;
+    // RSS and fds around n sends, after a warm-up that lets V8's heap reach its working size;
+    // the RSS at half-way shows whether growth is linear (a leak) or a plateau.
+    const rss = async () => {
+      await drained();
+      global.gc?.();
+      return process.memoryUsage().rss / 1048576;
+    };
+    const batch = async (count) => {
+      for (let i = 0; i < count; i++) {
+        l.journal.send(FIELDS);
+        if (i % 10000 === 0) await tick();
+      }
+    };
+    await batch(Math.min(200_000, n));
+    const rss0 = await rss();
     const fds0 = openFds();
-    for (let i = 0; i < n; i++) {
-      l.journal.send(FIELDS);
-      if (i % 10000 === 0) await tick();
-    }
-    await drained();
-    global.gc?.();
-    Object.assign(out, { calls: n, rssGrowthMb: (process.memoryUsage().rss - rss0) / 1048576, fdsBefore: fds0, fdsAfter: openFds(), stats: l.journal.stats() });
+    await batch(n / 2);
+    const rssHalf = await rss();
+    await batch(n / 2);
+    const rss1 = await rss();
+    Object.assign(out, { calls: n, rssGrowthMb: rss1 - rss0, rssGrowthSecondHalfMb: rss1 - rssHalf, fdsBefore: fds0, fdsAfter: openFds(), stats: l.journal.stats() });
   } else if (mode === 'stall') {
     // Logs for n ms while journald is stopped by the caller; reports the longest event-loop gap.
     const log = loggers.noloc;
