@@ -109,6 +109,11 @@ async function main() {
   row('createLogger().info, captureLocation', logLoc, journalBase);
   row('createLogger().info, no location', logNoLoc, journalBase);
 
+  const [pinoStdout, pinoJournal] = alternate([() => node('pino-stdout', N), () => node('pino-journal', N)]);
+  const pinoBase = { 'pino → stdout': pinoStdout.nsPerCall, 'C sd_journal_send': cSend.nsPerCall };
+  row('pino → stdout (sonic-boom, /dev/null)', pinoStdout, pinoBase);
+  row('pino → journal (libsystemd/pino, worker thread)', pinoJournal, pinoBase);
+
   const [cNotify, cNotifyRaw, status, statusJs, watchdog] = alternate([
     () => c('notify', N, env),
     () => c('notify-raw', N, env),

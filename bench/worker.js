@@ -40,9 +40,32 @@ const calls = {
   'notify-watchdog': () => l.watchdog(),
 };
 
+/** pino into the journal (the transport in pino's worker thread) or into /dev/null as stdout would. */
+async function pinoRun(target) {
+  const pino = require('pino');
+  let log;
+  if (target === 'journal') {
+    const transport = pino.transport({ target: 'libsystemd/pino', options: { identifier: 'bench' } });
+    await new Promise((r) => transport.once('ready', r));
+    log = pino(transport);
+  } else {
+    log = pino(pino.destination({ dest: '/dev/null', sync: true }));
+  }
+  for (let i = 0; i < Math.min(20000, n / 10); i++) log.info(META, 'request served');
+  await new Promise((r) => log.flush(r));
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) log.info(META, 'request served');
+  // Until the records are through: handed to the worker and consumed by it.
+  await new Promise((r) => log.flush(r));
+  return Number(process.hrtime.bigint() - t0);
+}
+
 async function main() {
   const out = { name: mode, backend: `${l.backend.kind}/${l.backend.transport}` };
-  if (calls[mode]) {
+  if (mode === 'pino-journal' || mode === 'pino-stdout') {
+    const ns = await pinoRun(mode === 'pino-journal' ? 'journal' : 'stdout');
+    Object.assign(out, { calls: n, nsPerCall: ns / n, rssKb: rssKb() });
+  } else if (calls[mode]) {
     const ns = await timed(calls[mode]);
     const t0 = process.hrtime.bigint();
     await drained(); // anything queued behind a busy receiver still counts

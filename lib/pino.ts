@@ -1,0 +1,106 @@
+/**
+ * libsystemd/pino: a pino (v8 and later) transport into the journal, usable as
+ * `pino({ transport: { target: 'libsystemd/pino', options } })` (in pino's worker thread) and as
+ * a destination stream in the main thread: `pino(build(options))`. Every record becomes one
+ * entry with its level as PRIORITY, `msg` as MESSAGE, its properties as sanitised fields, `err`
+ * as the error fields of createLogger, and pino's `time` as PINO_TIME (journald keeps its own
+ * timestamp); `pid` and `hostname` are dropped (journald records trusted ones).
+ */
+import { Writable } from 'node:stream';
+import { LossCounter, resolveLevelMap, serializedErrorFields, type LevelMap } from './integrations';
+import { flatten, objectFields, sanitizeName, type FieldList } from './journal/sanitize';
+import { scriptName } from './logger';
+
+/** pino's numeric levels → syslog priorities: trace/debug 7, info 6, warn 4, error 3, fatal 2. */
+const PINO_LEVELS: Readonly<Record<string, number>> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2, trace: 7, debug: 7, info: 6, warn: 4, error: 3, fatal: 2 };
+const PRIORITY_TEXT = ['0', '1', '2', '3', '4', '5', '6', '7'];
+const DROPPED = new Set(['level', 'msg', 'time', 'pid', 'hostname', 'err', 'v']);
+
+function build(options: build.Options = {}): Writable {
+  const identifier = options.identifier ?? scriptName();
+  const levels = resolveLevelMap(options.levelMap);
+  const defaults: FieldList = [];
+  objectFields(options.fields, defaults);
+  const counter = new LossCounter('pino');
+  const messageKey = options.messageKey ?? 'msg';
+
+  function priority(level: unknown): number {
+    const own = levels.get(String(level));
+    if (own !== undefined) return own;
+    const std = PINO_LEVELS[String(level)];
+    if (std !== undefined) return std;
+    // A custom numeric level without a mapping: the nearest standard level below it.
+    if (typeof level === 'number') return level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 30 ? 6 : 7;
+    return 6;
+  }
+
+  function record(line: string): void {
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      counter.send([['MESSAGE', line], ['PRIORITY', '6'], ['SYSLOG_IDENTIFIER', identifier]], identifier);
+      return;
+    }
+    if (rec === null || typeof rec !== 'object') return;
+    const list: FieldList = [];
+    const msg = rec[messageKey];
+    if (msg !== undefined) list.push(['MESSAGE', typeof msg === 'string' ? msg : JSON.stringify(msg)]);
+    list.push(['PRIORITY', PRIORITY_TEXT[priority(rec.level)]!]);
+    list.push(['SYSLOG_IDENTIFIER', identifier]);
+    if (rec.err !== undefined) serializedErrorFields(rec.err, list, msg === undefined);
+    else if (msg === undefined) list.push(['MESSAGE', '']);
+    if (rec.time !== undefined) list.push(['PINO_TIME', String(rec.time)]);
+    for (const key of Object.keys(rec)) {
+      if (DROPPED.has(key) || key === messageKey) continue;
+      flatten(sanitizeName(key), rec[key], list);
+    }
+    if (defaults.length) {
+      const given = new Set(list.map(([n]) => n));
+      for (const d of defaults) if (!given.has(d[0])) list.push(d);
+    }
+    if (options.keepJson) list.push(['JSON', line]);
+    counter.send(list, identifier);
+  }
+
+  let pending = '';
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _enc, done) {
+      pending += typeof chunk === 'string' ? chunk : chunk.toString();
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.trim() !== '') record(line);
+      }
+      done();
+    },
+    final(done) {
+      if (pending.trim() !== '') record(pending);
+      pending = '';
+      done();
+    },
+  });
+  return Object.assign(stream, { get lost() { return counter.lost; } });
+}
+
+namespace build {
+  export interface Options {
+    /** SYSLOG_IDENTIFIER; default the script's name. */
+    readonly identifier?: string;
+    /** Fields added to every entry (a record's own properties win). */
+    readonly fields?: Readonly<Record<string, unknown>>;
+    /** Also store the original JSON line in a `JSON` field. */
+    readonly keepJson?: boolean;
+    /**
+     * Level → priority 0-7 or a syslog level name, for custom levels. Keys are pino's level
+     * numbers (`{ 35: 'notice' }`), or labels when `formatters.level` writes labels.
+     */
+    readonly levelMap?: LevelMap;
+    /** pino's messageKey, when not `msg`. */
+    readonly messageKey?: string;
+  }
+}
+
+export = build;
