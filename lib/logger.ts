@@ -8,7 +8,7 @@ import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidType } from './errors';
 import { invocationShortName } from './journal/fields';
-import { errorFields, objectFields, type FieldList } from './journal/sanitize';
+import { errorFields, mergeDefaults, objectFields, PRIORITY_TEXT, type FieldList } from './journal/sanitize';
 import { sendList } from './journal';
 
 export interface LoggerOptions {
@@ -96,7 +96,6 @@ const LEVELS = [
   ['debug', 7],
 ] as const;
 
-const PRIORITY_TEXT = ['0', '1', '2', '3', '4', '5', '6', '7'];
 const RESERVED = new Set(['MESSAGE', 'PRIORITY', 'SYSLOG_IDENTIFIER']);
 let warned = false;
 
@@ -130,10 +129,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (list.length > fixed) {
         for (let i = list.length - 1; i >= fixed; i--) if (RESERVED.has(list[i]![0])) list.splice(i, 1);
       }
-      if (defaults.length > 0) {
-        const given = new Set(list.map(([n]) => n));
-        for (const d of defaults) if (!given.has(d[0])) list.push(d);
-      }
+      mergeDefaults(list, defaults);
       try {
         if (sendList(list, identifier) < 0) throw new Error('journald refused the entry');
       } catch (err) {

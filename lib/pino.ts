@@ -8,12 +8,12 @@
  */
 import { Writable } from 'node:stream';
 import { LossCounter, resolveLevelMap, serializedErrorFields, type LevelMap } from './integrations';
-import { flatten, objectFields, sanitizeName, type FieldList } from './journal/sanitize';
+import { journal } from './journal';
+import { flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
 import { scriptName } from './logger';
 
 /** pino's numeric levels → syslog priorities: trace/debug 7, info 6, warn 4, error 3, fatal 2. */
 const PINO_LEVELS: Readonly<Record<string, number>> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2, trace: 7, debug: 7, info: 6, warn: 4, error: 3, fatal: 2 };
-const PRIORITY_TEXT = ['0', '1', '2', '3', '4', '5', '6', '7'];
 const DROPPED = new Set(['level', 'msg', 'time', 'pid', 'hostname', 'err', 'v']);
 
 function build(options: build.Options = {}): Writable {
@@ -23,6 +23,7 @@ function build(options: build.Options = {}): Writable {
   objectFields(options.fields, defaults);
   const counter = new LossCounter('pino');
   const messageKey = options.messageKey ?? 'msg';
+  if (options.maxQueueBytes !== undefined || options.maxStallMs !== undefined) journal.configure(options);
 
   function priority(level: unknown): number {
     const own = levels.get(String(level));
@@ -55,10 +56,7 @@ function build(options: build.Options = {}): Writable {
       if (DROPPED.has(key) || key === messageKey) continue;
       flatten(sanitizeName(key), rec[key], list);
     }
-    if (defaults.length) {
-      const given = new Set(list.map(([n]) => n));
-      for (const d of defaults) if (!given.has(d[0])) list.push(d);
-    }
+    mergeDefaults(list, defaults);
     if (options.keepJson) list.push(['JSON', line]);
     counter.send(list, identifier);
   }
@@ -100,6 +98,10 @@ namespace build {
     readonly levelMap?: LevelMap;
     /** pino's messageKey, when not `msg`. */
     readonly messageKey?: string;
+    /** The journal queue's memory bound while journald is not accepting entries (default 16 MiB). */
+    readonly maxQueueBytes?: number;
+    /** How long a stalled journald is waited for before queued entries are dropped (default 30 s). */
+    readonly maxStallMs?: number;
   }
 }
 

@@ -6,14 +6,13 @@
  */
 import TransportStream = require('winston-transport');
 import { LossCounter, resolveLevelMap, serializedErrorFields, type LevelMap } from './integrations';
-import { errorFields, flatten, objectFields, sanitizeName, type FieldList } from './journal/sanitize';
+import { errorFields, flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
 import { scriptName } from './logger';
 
 /** npm and syslog levels, by name. */
 const LEVELS: Readonly<Record<string, number>> = {
   emerg: 0, alert: 1, crit: 2, error: 3, warning: 4, warn: 4, notice: 5, info: 6, http: 6, verbose: 7, debug: 7, silly: 7,
 };
-const PRIORITY_TEXT = ['0', '1', '2', '3', '4', '5', '6', '7'];
 const LEVEL = Symbol.for('level');
 const SKIP = new Set(['level', 'message', 'stack', 'name', 'cause']);
 
@@ -56,10 +55,7 @@ class JournaldTransport extends TransportStream {
       if (v instanceof Error) serializedErrorFields(v, list, false);
       else flatten(sanitizeName(key), v, list);
     }
-    if (this.defaultFields.length) {
-      const given = new Set(list.map(([n]) => n));
-      for (const d of this.defaultFields) if (!given.has(d[0])) list.push(d);
-    }
+    mergeDefaults(list, this.defaultFields);
     this.counter.send(list, this.journalIdentifier);
     callback();
   }

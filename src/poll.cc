@@ -32,13 +32,33 @@ void Close(Watcher* w) {
   uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), OnClose);
 }
 
+// Runs on the loop thread. Uses the C API on purpose: a C++ exception must never escape into
+// libuv (it would std::terminate the process). An exception thrown by the callback is reported
+// like any uncaught exception of an I/O callback; while the environment is being torn down
+// (a worker terminated), calls into JavaScript fail and are simply dropped.
 void OnEvent(uv_poll_t* h, int status, int events) {
   Watcher* w = static_cast<Watcher*>(h->data);
-  if (!w->active) return;
-  Napi::Env env(w->env);
-  Napi::HandleScope scope(env);
-  // MakeCallback: runs microtasks and keeps async hooks consistent, as for any I/O callback.
-  w->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status < 0 ? status : events)});
+  if (!w->active || w->callback.IsEmpty()) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value global, fn, arg, result;
+  bool ok = napi_get_global(env, &global) == napi_ok &&
+            napi_get_reference_value(env, w->callback, &fn) == napi_ok &&
+            napi_create_int32(env, status < 0 ? status : events, &arg) == napi_ok;
+  if (ok) {
+    // MakeCallback: runs microtasks and keeps async hooks consistent, as for any I/O callback.
+    napi_status st = napi_make_callback(env, nullptr, global, fn, 1, &arg, &result);
+    if (st == napi_pending_exception) {
+      napi_value error;
+      napi_valuetype type = napi_undefined;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok && napi_typeof(env, error, &type) == napi_ok &&
+          type != napi_undefined && type != napi_null) {
+        napi_fatal_exception(env, error);
+      }
+    }
+  }
+  napi_close_handle_scope(env, scope);
 }
 
 void CleanupHook(void* arg) { Close(static_cast<Watcher*>(arg)); }

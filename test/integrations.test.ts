@@ -54,12 +54,7 @@ describeWith(JOURNALD_NEEDS, 'pino and winston transports with a real journald',
 
     it('journald SIGSTOPped 5 s: the main thread stays responsive and every entry is stored after resume', async () => {
       const id = `pino-stall-${process.pid}`;
-      const child = app('pino-app.cjs', ['stall', '5500'], id);
-      await new Promise((r) => setTimeout(r, 300));
-      j.pause();
-      await new Promise((r) => setTimeout(r, 5000));
-      j.resume();
-      const r = await child;
+      const r = await j.stallWhile(app('pino-app.cjs', ['stall', '5500'], id), 5000, 300);
       expect(r.stderr).toBe('');
       const { n, maxGapMs } = r.json;
       console.log(`pino stall: ${n} entries, main thread's longest event-loop gap ${maxGapMs.toFixed(2)} ms`);

@@ -245,22 +245,19 @@ handler();
   describe.each(nativeModes)('stall (%s)', (mode) => {
     it('journald SIGSTOPped 5 s: the event loop keeps running and every entry is stored after resume', async () => {
       const t = `stall-${mode.replace('/', '-')}-${process.pid}`;
-      const child = inJournal(
-        mode,
-        `const log = l.createLogger({ identifier: 'stall', captureLocation: false });
-         let last = process.hrtime.bigint(), maxGap = 0n, n = 0, peak = 0;
-         const gap = setInterval(() => { const now = process.hrtime.bigint(); if (now - last > maxGap) maxGap = now - last; last = now; peak = Math.max(peak, l.journal.stats().queued); }, 1);
-         const start = Date.now();
-         await new Promise((res) => { const t = setInterval(() => { for (let i = 0; i < 5; i++) log.info('entry ' + n++, { TEST_ID: '${t}' }); if (Date.now() - start > 5500) { clearInterval(t); res(); } }, 5); });
-         while (l.journal.stats().queued > 0) await new Promise((res) => setTimeout(res, 20));
-         clearInterval(gap);
-         out({ n, maxGapMs: Number(maxGap) / 1e6, peak, after: l.journal.stats(), lost: log.lost });`,
+      const r = await j.stallWhile(
+        inJournal(
+          mode,
+          `const log = l.createLogger({ identifier: 'stall', captureLocation: false });
+           let last = process.hrtime.bigint(), maxGap = 0n, n = 0, peak = 0;
+           const gap = setInterval(() => { const now = process.hrtime.bigint(); if (now - last > maxGap) maxGap = now - last; last = now; peak = Math.max(peak, l.journal.stats().queued); }, 1);
+           const start = Date.now();
+           await new Promise((res) => { const t = setInterval(() => { for (let i = 0; i < 5; i++) log.info('entry ' + n++, { TEST_ID: '${t}' }); if (Date.now() - start > 5500) { clearInterval(t); res(); } }, 5); });
+           while (l.journal.stats().queued > 0) await new Promise((res) => setTimeout(res, 20));
+           clearInterval(gap);
+           out({ n, maxGapMs: Number(maxGap) / 1e6, peak, after: l.journal.stats(), lost: log.lost });`,
+        ),
       );
-      await new Promise((r) => setTimeout(r, 200));
-      j.pause();
-      await new Promise((r) => setTimeout(r, 5000));
-      j.resume();
-      const r = await child;
       expect(r.stderr).toBe('');
       const { n, maxGapMs, peak, after, lost } = r.json;
       console.log(`stall ${mode}: ${n} entries, longest event-loop gap ${maxGapMs.toFixed(2)} ms, queued at most ${peak}, dropped ${after.dropped}`);

@@ -120,3 +120,13 @@ export function errorFields(err: Error, out: FieldList, withMessage = true): voi
   if (typeof errno === 'number' && Number.isFinite(errno) && errno !== 0) out.push(['ERRNO', text(String(Math.abs(errno)))]);
   out.push(['STACK_TRACE', text(stackChain(err))]);
 }
+
+/** PRIORITY values as text, by priority. */
+export const PRIORITY_TEXT: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7'];
+
+/** Appends the default fields whose names the entry does not have yet. */
+export function mergeDefaults(list: FieldList, defaults: FieldList): void {
+  if (defaults.length === 0) return;
+  const given = new Set(list.map(([n]) => n));
+  for (const d of defaults) if (!given.has(d[0])) list.push(d);
+}

@@ -107,6 +107,18 @@ export class Journald {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * Lets `running` start, stops journald for `ms` (SIGSTOP), resumes it (SIGCONT), and returns
+   * what `running` resolves to: the stall tests' common shape.
+   */
+  async stallWhile<T>(running: Promise<T>, ms = 5000, leadMs = 200): Promise<T> {
+    await new Promise((r) => setTimeout(r, leadMs));
+    this.pause();
+    await new Promise((r) => setTimeout(r, ms));
+    this.resume();
+    return running;
+  }
+
   /** SIGSTOP / SIGCONT the journald process (stall tests). */
   pause(): void {
     process.kill(this.pid, 'SIGSTOP');
