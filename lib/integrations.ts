@@ -2,7 +2,7 @@
  * What the pino and winston transports share: level → priority maps, Error objects (live or
  * serialised by pino) → the logger's error fields, and loss accounting that warns once.
  */
-import { sendList, toPriority, type PriorityName } from './journal';
+import { logList, toPriority, type PriorityName } from './journal';
 import { errorFields, flatten, stackChain, type FieldList } from './journal/sanitize';
 
 export type LevelMap = Readonly<Record<string | number, number | PriorityName>>;
@@ -47,7 +47,7 @@ export class LossCounter {
 
   send(list: FieldList, identifier: string): void {
     try {
-      if (sendList(list, identifier) < 0) throw new Error('journald refused the entry');
+      if (logList(list, identifier) < 0) throw new Error('journald refused the entry');
     } catch (err) {
       this.lost++;
       if (!this.warned) {

@@ -39,7 +39,8 @@ export function toPriority(p: unknown, name = 'priority'): number {
 }
 
 const sender = load.binding ? new NativeJournalSender(load.binding) : undefined;
-const fallback = sender ? undefined : new StreamFallback();
+let fallbackInstance: StreamFallback | undefined;
+const fallback = (): StreamFallback => (fallbackInstance ??= new StreamFallback());
 
 const writer = new EntryWriter();
 
@@ -53,7 +54,22 @@ export function sendList(list: readonly (readonly [string, string | Buffer])[], 
     for (const [name, value] of list) w.value(name, value);
     return sender.send(w.finish());
   }
-  return fallback!.write(list.map(([n, v]) => [n, typeof v === 'string' ? Buffer.from(v) : v]), identifier ?? invocationShortName) ? 1 : 0;
+  return textFallback(list, identifier);
+}
+
+function textFallback(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
+  return fallback().write(list.map(([n, v]) => [n, typeof v === 'string' ? Buffer.from(v) : v]), identifier ?? invocationShortName) ? 1 : 0;
+}
+
+/**
+ * For loggers: like sendList, but when there is no journal at all the entry is written to
+ * stderr as a readable line instead of vanishing (journal.send itself returns false there, as
+ * sd_journal_send does).
+ */
+export function logList(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
+  const rc = sendList(list, identifier);
+  if (rc === 0 && sender) textFallback(list, identifier);
+  return rc;
 }
 
 function send(fields: JournalFields): boolean {

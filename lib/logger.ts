@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { invalidType } from './errors';
 import { invocationShortName } from './journal/fields';
 import { errorFields, mergeDefaults, objectFields, PRIORITY_TEXT, type FieldList } from './journal/sanitize';
-import { sendList } from './journal';
+import { logList } from './journal';
 
 export interface LoggerOptions {
   /** SYSLOG_IDENTIFIER; default the script's name (`server` for `node server.js`), not `node`. */
@@ -131,7 +131,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }
       mergeDefaults(list, defaults);
       try {
-        if (sendList(list, identifier) < 0) throw new Error('journald refused the entry');
+        if (logList(list, identifier) < 0) throw new Error('journald refused the entry');
       } catch (err) {
         lost++;
         if (!warned) {

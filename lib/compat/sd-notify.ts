@@ -7,7 +7,7 @@
  * Like the original, these functions never throw and return undefined.
  */
 import { watchdog as ping, notify, ready as sdReady, stopping as sdStopping, watchdogUsec } from '../notify';
-import { sendList } from '../journal';
+import { logList } from '../journal';
 import { callerLocation, scriptName } from '../logger';
 
 function quietly(fn: () => unknown): undefined {
@@ -82,7 +82,7 @@ function print(priority: number, parts: readonly unknown[], below: Function): vo
     if (loc.file) list.push(['CODE_FILE', loc.file]);
     if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
     if (loc.func) list.push(['CODE_FUNC', loc.func]);
-    sendList(list);
+    logList(list, identifier);
   });
 }
 

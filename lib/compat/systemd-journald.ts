@@ -8,7 +8,7 @@
  * stalled journald, cleans keys journald would drop, and reads ES module frames.
  */
 import { fileURLToPath } from 'node:url';
-import { sendList } from '../journal';
+import { logList } from '../journal';
 import { validFieldName } from '../journal/fields';
 import { sanitizeName } from '../journal/sanitize';
 
@@ -68,7 +68,7 @@ function log(priority: number, defaults: Fields | undefined, message: unknown, f
   }
   out.set('PRIORITY', Buffer.from(String(priority)));
   try {
-    sendList([...out.entries()]);
+    logList([...out.entries()]);
   } catch {
     // The original ignored sd_journal_sendv's result.
   }

@@ -80,7 +80,9 @@ export class StreamFallback {
       this.socket(identifier.replace(/[\n\0]/g, ' ').slice(0, 254)).write(prefixLines(body, priority));
       return true;
     }
-    process.stderr.write(`${NAMES[priority]} ${identifier}: ${body.replace(/\n/g, '\n  ')}\n`);
+    // No journal at all: a line for a person (the caller's source location is left out).
+    const readable = [message.replace(/\n+$/, ''), ...extra.filter((f) => !/^CODE_(FILE|LINE|FUNC)=/.test(f))].filter((x) => x !== '').join(' ');
+    process.stderr.write(`${NAMES[priority]} ${identifier}: ${readable.replace(/\n/g, '\n  ')}\n`);
     return false;
   }
 

@@ -1,0 +1,198 @@
+/**
+ * `libsystemd doctor`: what this process sees of systemd and why, with advice for every problem.
+ * Each check is OK, INFO, WARN or FAIL; a FAIL makes the command exit non-zero.
+ */
+import { execFileSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { listenFdsWithNames, isSocket } from '../activation';
+import { capabilities } from '../capabilities';
+import { journal } from '../journal';
+import { STDOUT_SOCKET, fdIsJournal } from '../journal/stream';
+import { JOURNAL_SOCKET } from '../journal/sender';
+import { notifyAddress } from '../js/notify';
+import { booted, watchdogUsec } from '../notify';
+import { backend } from '../select';
+
+export type Status = 'OK' | 'INFO' | 'WARN' | 'FAIL';
+
+export interface Check {
+  readonly name: string;
+  readonly status: Status;
+  readonly detail: string;
+  readonly advice?: string;
+}
+
+function errorText(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.code ? `${e.code}: ${e.message}` : String(e.message ?? err);
+}
+
+function backendCheck(): Check {
+  const where = backend.addonPath ? ` (addon ${backend.addonPath})` : '';
+  if (backend.kind === 'libsystemd') return { name: 'backend', status: 'OK', detail: `libsystemd/native${where}` };
+  const why = (backend.loadError as Error & { attempts?: readonly string[] } | undefined)?.attempts?.join('; ') ?? '';
+  if (backend.transport === 'native') {
+    return { name: 'backend', status: 'OK', detail: `js/native${where}: libsystemd.so.0 is not installed; every feature works through the addon (${why})` };
+  }
+  return {
+    name: 'backend',
+    status: 'WARN',
+    detail: `js/node: the native addon did not load (${why})`,
+    advice:
+      'Without the addon, notify messages go through systemd-notify(1), which PID 1 only accepts from the service\'s main process when run as root, so a Type=notify unit needs NotifyAccess=all; ' +
+      'journal fields are written as text. Rebuild the addon with `npm rebuild libsystemd` (needs only a C++ compiler), or reinstall on linux-x64 to get the prebuild.',
+  };
+}
+
+function systemdCheck(): Check {
+  let isBooted: boolean | string;
+  try {
+    isBooted = booted();
+  } catch (err) {
+    isBooted = errorText(err);
+  }
+  const invocation = process.env.INVOCATION_ID;
+  const detail = `booted with systemd: ${isBooted === true ? 'yes' : isBooted === false ? 'no' : isBooted}; ${invocation ? `running as a service (INVOCATION_ID=${invocation})` : 'not started by systemd (no INVOCATION_ID)'}`;
+  return { name: 'systemd', status: 'INFO', detail };
+}
+
+function notifyCheck(): Check {
+  const e = process.env.NOTIFY_SOCKET;
+  if (e === undefined) return { name: 'NOTIFY_SOCKET', status: 'INFO', detail: 'not set: ready()/status() return false (systemd sets it for Type=notify services and when WatchdogSec= is used)' };
+  const advice = 'NOTIFY_SOCKET is set by systemd; an inherited or hand-made value breaks readiness. Do not set it yourself; remove it from Environment= lines and from parent processes (`unsetEnvironment: true` on notify stops children from inheriting it).';
+  const addr = notifyAddress(e);
+  if (typeof addr === 'number') return { name: 'NOTIFY_SOCKET', status: 'FAIL', detail: `${JSON.stringify(e)} is not an absolute path or @abstract name (sd_notify would fail with ${addr === -36 ? 'ENAMETOOLONG' : 'EINVAL'})`, advice };
+  if (e.startsWith('/')) {
+    try {
+      if (!lstatSync(e).isSocket()) return { name: 'NOTIFY_SOCKET', status: 'FAIL', detail: `${e} is not a socket (sd_notify would fail with ECONNREFUSED)`, advice };
+    } catch (err) {
+      return { name: 'NOTIFY_SOCKET', status: 'FAIL', detail: `${e}: ${errorText(err)}`, advice };
+    }
+  }
+  if (!capabilities().notify) {
+    let helper = true;
+    try {
+      execFileSync('systemd-notify', ['--help'], { stdio: 'ignore' });
+    } catch {
+      helper = false;
+    }
+    return {
+      name: 'NOTIFY_SOCKET',
+      status: helper ? 'WARN' : 'FAIL',
+      detail: `${e}: without the addon messages go through systemd-notify(1)${helper ? '' : ', which is not installed'}`,
+      advice: 'On the node transport a Type=notify unit needs NotifyAccess=all unless the service runs as root; fds (fdStore) cannot be passed. Get the addon loading to fix both (see backend).',
+    };
+  }
+  return { name: 'NOTIFY_SOCKET', status: 'OK', detail: `${e}: a socket${e.startsWith('@') ? ' (abstract)' : ''}, messages can be sent` };
+}
+
+function listenCheck(): Check {
+  const { LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES } = process.env;
+  if (LISTEN_PID === undefined && LISTEN_FDS === undefined) return { name: 'LISTEN_FDS', status: 'INFO', detail: 'not socket-activated (no LISTEN_PID/LISTEN_FDS); listenArgs() uses its fallback' };
+  const raw = `LISTEN_PID=${LISTEN_PID ?? ''} LISTEN_FDS=${LISTEN_FDS ?? ''}${LISTEN_FDNAMES !== undefined ? ` LISTEN_FDNAMES=${LISTEN_FDNAMES}` : ''}`;
+  let named;
+  try {
+    named = listenFdsWithNames({ unsetEnvironment: false });
+  } catch (err) {
+    return { name: 'LISTEN_FDS', status: 'FAIL', detail: `${raw}: ${errorText(err)}`, advice: 'The socket-activation variables are malformed; they are set by systemd (or systemd-socket-activate) and must not be edited by hand.' };
+  }
+  if (named.length === 0) {
+    return {
+      name: 'LISTEN_FDS',
+      status: 'FAIL',
+      detail: `${raw}, but this process is ${process.pid}: the sockets were passed to another process`,
+      advice: 'systemd hands the sockets to the process it starts. If ExecStart= runs a shell, npm or another wrapper, make it exec node (e.g. ExecStart=/usr/bin/node /srv/app/server.js), so node is that process.',
+    };
+  }
+  const kinds = named.map(({ fd, name }) => {
+    let kind = 'not a socket';
+    try {
+      kind = isSocket(fd) ? (isSocket(fd, { listening: true }) ? 'listening socket' : 'socket') : kind;
+    } catch (err) {
+      kind = errorText(err);
+    }
+    return `fd ${fd} "${name}" (${kind})`;
+  });
+  return { name: 'LISTEN_FDS', status: 'OK', detail: kinds.join(', ') };
+}
+
+function watchdogCheck(): Check {
+  const { WATCHDOG_USEC, WATCHDOG_PID } = process.env;
+  if (WATCHDOG_USEC === undefined) return { name: 'WATCHDOG_USEC', status: 'INFO', detail: 'watchdog off (no WatchdogSec=)' };
+  let usec;
+  try {
+    usec = watchdogUsec();
+  } catch (err) {
+    return { name: 'WATCHDOG_USEC', status: 'FAIL', detail: `WATCHDOG_USEC=${WATCHDOG_USEC}: ${errorText(err)}`, advice: 'WATCHDOG_USEC is set by systemd from WatchdogSec=; do not set it by hand.' };
+  }
+  if (usec === undefined) {
+    return { name: 'WATCHDOG_USEC', status: 'WARN', detail: `WATCHDOG_PID=${WATCHDOG_PID} is another process (this is ${process.pid})`, advice: 'The watchdog belongs to the main process; make ExecStart= exec node directly so the pings come from it.' };
+  }
+  return { name: 'WATCHDOG_USEC', status: 'OK', detail: `${Number(usec) / 1e6} s; startWatchdog() pings every ${Number(usec) / 2e6} s` };
+}
+
+function journalStreamCheck(): Check {
+  const v = process.env.JOURNAL_STREAM;
+  if (v === undefined) return { name: 'JOURNAL_STREAM', status: 'INFO', detail: 'not set: stdout/stderr are not connected to the journal' };
+  const err = fdIsJournal(2);
+  const out = fdIsJournal(1);
+  if (err || out) return { name: 'JOURNAL_STREAM', status: 'OK', detail: `${v}: ${[err && 'stderr', out && 'stdout'].filter(Boolean).join(' and ')} connected to the journal` };
+  return { name: 'JOURNAL_STREAM', status: 'INFO', detail: `${v} is inherited but stdout/stderr were redirected elsewhere` };
+}
+
+async function journaldCheck(): Promise<Check> {
+  const id = randomBytes(8).toString('hex');
+  let sent: boolean;
+  try {
+    sent = journal.send({ MESSAGE: 'libsystemd doctor probe', PRIORITY: 7, LIBSYSTEMD_DOCTOR: id });
+  } catch (err) {
+    return { name: 'journald', status: 'FAIL', detail: `${JOURNAL_SOCKET}: ${errorText(err)}`, advice: 'A journal socket exists but nothing receives on it: systemd-journald is not running (check `systemctl status systemd-journald`).' };
+  }
+  const underSystemd = process.env.INVOCATION_ID !== undefined;
+  if (!sent) {
+    return {
+      name: 'journald',
+      status: underSystemd ? 'FAIL' : 'WARN',
+      detail: `no journal: ${capabilities().journalFields ? JOURNAL_SOCKET : STDOUT_SOCKET} does not exist, loggers write readable lines to stderr`,
+      advice: 'journald is not running here (a container or a CI job without systemd is the usual reason). Under systemd, start systemd-journald; in a container, logging to stderr is expected.',
+    };
+  }
+  // Read the probe back when journalctl can (root or the systemd-journal group).
+  for (let i = 0; i < 20; i++) {
+    try {
+      const out = execFileSync('journalctl', ['-o', 'cat', '--no-pager', `LIBSYSTEMD_DOCTOR=${id}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+      if (out.includes('libsystemd doctor probe')) return { name: 'journald', status: 'OK', detail: `a probe entry was stored and read back (LIBSYSTEMD_DOCTOR=${id})` };
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name: 'journald', status: 'OK', detail: `a probe entry was handed to journald (not read back: journalctl cannot read the journal here)` };
+}
+
+export async function doctor(): Promise<Check[]> {
+  const symbols = capabilities().symbols;
+  return [
+    backendCheck(),
+    { name: 'sd_* calls', status: 'INFO', detail: symbols.length ? symbols.join(' ') : 'none (the js backend implements the protocols itself)' },
+    systemdCheck(),
+    notifyCheck(),
+    listenCheck(),
+    watchdogCheck(),
+    journalStreamCheck(),
+    await journaldCheck(),
+  ];
+}
+
+export function formatChecks(checks: readonly Check[]): string {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  const lines = [`libsystemd doctor (pid ${process.pid}, Node ${process.version})`, ''];
+  for (const c of checks) {
+    lines.push(`  ${c.status.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
+    if (c.advice) lines.push(`  ${' '.repeat(4)}  ${' '.repeat(width)}  → ${c.advice}`);
+  }
+  const broken = checks.filter((c) => c.status === 'FAIL').length;
+  lines.push('', broken ? `${broken} problem(s) found.` : 'No problems found.');
+  return lines.join('\n');
+}

@@ -1,0 +1,74 @@
+/**
+ * The demo under a real systemd, with the units `libsystemd unit --notify --watchdog 5s
+ * --listen 8080` generates: they pass systemd-analyze verify, the service starts on the first
+ * connection, becomes active after readiness, serves the request on the activated socket, its
+ * journal entries carry the request fields, and `libsystemd doctor` (ExecStartPre=) finds no
+ * problem.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ROOT } from '../helpers/child';
+import { describeWith } from '../helpers/env';
+import { RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
+
+describeWith(SYSTEM_NEEDS, 'demo with generated units under a real systemd', () => {
+  let sd: RealSystemd;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'libsystemd-demo-units-'));
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'unit', '--name', 'demo', '--exec', `${UNIT_CHECKOUT}/examples/demo/server.js`, '--notify', '--watchdog', '5s', '--listen', '8080', '--dir', dir]);
+    sd = await RealSystemd.start();
+  });
+  afterAll(async () => {
+    await sd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generated units verify, start on a connection, serve, log request fields, and doctor reports no problem', async () => {
+    expect(readdirSync(dir).sort()).toEqual(['demo-http.socket', 'demo.service']);
+    const dropIn = join(dir, 'doctor.conf');
+    writeFileSync(dropIn, `[Service]\nExecStartPre=${process.execPath} ${UNIT_CHECKOUT}/dist/cli.js doctor\n`);
+    await sd.sh(['put', dropIn, '/etc/systemd/system/demo.service.d/doctor.conf']);
+    await sd.install({ 'demo.service': readFileSync(join(dir, 'demo.service'), 'utf8'), 'demo-http.socket': readFileSync(join(dir, 'demo-http.socket'), 'utf8') });
+
+    const verify = await sd.exec('systemd-analyze', 'verify', '/etc/systemd/system/demo.service', '/etc/systemd/system/demo-http.socket');
+    expect(verify.stderr + verify.stdout).not.toMatch(/demo/);
+    expect(verify.code).toBe(0);
+
+    expect((await sd.systemctl('start', 'demo-http.socket')).code).toBe(0);
+    expect(await sd.prop('demo.service', 'ActiveState')).toBe('inactive');
+    const reply = await sd.httpGet(8080);
+    expect(reply).toMatchObject({ hello: 'from libsystemd', served: 1 });
+    await sd.waitFor('demo.service', 'ActiveState', /^active$/);
+    expect(await sd.prop('demo.service', 'Type')).toBe('notify');
+    expect(await sd.prop('demo.service', 'WatchdogUSec')).toBe('5s');
+    await sd.waitFor('demo.service', 'StatusText', /^1 request\(s\) served$/);
+
+    const requests = await sd.journal('-t', 'libsystemd-demo', 'PATH=/');
+    expect(requests[0]).toMatchObject({ MESSAGE: 'GET / 200', METHOD: 'GET', PATH: '/', STATUS: '200', PRIORITY: '6', _SYSTEMD_UNIT: 'demo.service' });
+    expect(requests[0]!.DURATION_MS).toMatch(/^\d+\.\d{3}$/);
+
+    // ExecStartPre= gets what systemd gives every process of the unit (journal, JOURNAL_STREAM).
+    const pre = (await sd.journal('-u', 'demo.service', '_COMM=node')).map((e) => String(e.MESSAGE));
+    expect(pre).toContain('No problems found.');
+    expect(pre.filter((l) => /^\s+(FAIL|WARN)/.test(l))).toEqual([]);
+    expect(pre.some((l) => /^\s+OK\s+journald\s+a probe entry was stored and read back/.test(l))).toBe(true);
+    expect(pre.some((l) => /^\s+OK\s+JOURNAL_STREAM/.test(l))).toBe(true);
+
+    // As a main process (what NOTIFY_SOCKET, LISTEN_FDS and WATCHDOG_USEC are given to): a
+    // oneshot sharing the demo's socket, with a watchdog. A FAIL would fail the unit.
+    await sd.install({
+      'doctor-check.service': `[Service]\nType=oneshot\nExecStart=${process.execPath} ${UNIT_CHECKOUT}/dist/cli.js doctor\nSockets=demo-http.socket\nWatchdogSec=30s\n`,
+    });
+    expect((await sd.systemctl('start', 'doctor-check.service')).code).toBe(0);
+    const main = (await sd.journal('-u', 'doctor-check.service', '_COMM=node')).map((e) => String(e.MESSAGE));
+    expect(main).toContain('No problems found.');
+    for (const check of ['backend', 'NOTIFY_SOCKET', 'LISTEN_FDS', 'WATCHDOG_USEC', 'JOURNAL_STREAM', 'journald']) {
+      expect(main.some((l) => new RegExp(`^\\s+OK\\s+${check}\\s`).test(l)), `${check}:\n${main.join('\n')}`).toBe(true);
+    }
+    expect(main.some((l) => /LISTEN_FDS\s+fd 3 "http" \(listening socket\)/.test(l))).toBe(true);
+  });
+});
