@@ -4,7 +4,7 @@
  */
 import type { Socket as DgramSocket } from 'node:dgram';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { Socket as NetSocket, type ListenOptions, type Server as NetServer } from 'node:net';
+import type { ListenOptions, Server as NetServer, Socket as NetSocket } from 'node:net';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from './backend';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
 import { impl, load } from './select';
@@ -317,5 +317,7 @@ export function acceptedConnection(): NetSocket | undefined {
   const fd = fds[0]!;
   if (!isSocket(fd)) return undefined;
   if (impl.transport === 'native' && (isSocket(fd, { listening: true }) || !isSocket(fd, { type: 'stream' }))) return undefined;
-  return new NetSocket({ fd, readable: true, writable: true });
+  // node:net is loaded here, not at start-up: most services never take an inetd connection.
+  const { Socket } = require('node:net') as typeof import('node:net');
+  return new Socket({ fd, readable: true, writable: true });
 }

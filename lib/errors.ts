@@ -4,7 +4,8 @@
  */
 import { getSystemErrorMap } from 'node:util';
 
-const errnoNames: ReadonlyMap<number, [string, string]> = getSystemErrorMap();
+// Built on the first error: most processes never need it, and it costs start-up time.
+let errnoNames: ReadonlyMap<number, [string, string]> | undefined;
 
 /** An error reported by systemd's protocols or the system calls behind them. */
 export class SystemdError extends Error {
@@ -17,6 +18,7 @@ export class SystemdError extends Error {
 
   constructor(errno: number, syscall: string, detail?: string) {
     const neg = errno > 0 ? -errno : errno;
+    errnoNames ??= getSystemErrorMap();
     const [code, text] = errnoNames.get(neg) ?? [`E${-neg}`, 'unknown error'];
     super(`${syscall}: ${text} (${code})${detail ? `: ${detail}` : ''}`);
     this.name = 'SystemdError';

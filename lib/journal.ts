@@ -3,7 +3,6 @@
  * never blocking the event loop), `journal.stream()` (sd_journal_stream_fd), and the
  * $JOURNAL_STREAM checks. Validation happens here once, for every backend and transport.
  */
-import { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
@@ -100,6 +99,7 @@ function stream(options: StreamOptions = {}): Writable {
   if (typeof levelPrefix !== 'boolean') throw invalidType('options.levelPrefix', 'a boolean', levelPrefix);
   if (impl.transport === 'native') {
     const fd = check(impl.journalStreamFd(identifier, priority, levelPrefix), 'sd_journal_stream_fd');
+    const { Socket } = require('node:net') as typeof import('node:net');
     return new Socket({ fd, readable: false, writable: true });
   }
   // Pure Node speaks the stream protocol itself.

@@ -5,7 +5,7 @@
  * fields are appended to the text as KEY=value, so nothing is lost without a trace.
  */
 import { existsSync, fstatSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { invalidValue } from '../errors';
 
 export const STDOUT_SOCKET = '/run/systemd/journal/stdout';
@@ -43,6 +43,8 @@ export function streamHeader(identifier: string | null, priority: number, levelP
  * later write would fail with EPIPE.
  */
 export function connectStream(): Socket {
+  // node:net is loaded on first use (it costs start-up time most processes do not need to pay).
+  const { createConnection } = require('node:net') as typeof import('node:net');
   return createConnection({ path: STDOUT_SOCKET, allowHalfOpen: true });
 }
 

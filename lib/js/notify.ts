@@ -4,8 +4,8 @@
  * foreign pid, SCM_CREDENTIALS (retried without them when the kernel refuses), and the barrier
  * as a pipe whose hang-up is awaited without blocking the event loop.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { Socket } from 'node:net';
+import type * as ChildProcess from 'node:child_process';
+import type * as Net from 'node:net';
 import { SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
 import { E } from '../errors';
 import type { NativeBinding } from '../native';
@@ -95,11 +95,16 @@ export function nativeNotify(n: NativeBinding): NotifyImpl {
   return { notify, notifyBarrier };
 }
 
+// Loaded when first needed: most processes never wait on a barrier or run without the addon,
+// and these modules cost milliseconds at start-up.
+const net = (): typeof Net => require('node:net') as typeof Net;
+const childProcess = (): typeof ChildProcess => require('node:child_process') as typeof ChildProcess;
+
 /** Resolves 1 when every writer of the pipe `fd` has closed it, -ETIMEDOUT after the timeout. */
 function waitForHangup(fd: number, timeoutUsec: bigint): Promise<number> {
   return new Promise((resolve) => {
     // libuv watches the pipe: no thread and no blocking read is tied up while waiting.
-    const s = new Socket({ fd, readable: true, writable: false });
+    const s = new (net().Socket)({ fd, readable: true, writable: false });
     let timer: NodeJS.Timeout | undefined;
     const done = (rc: number) => {
       if (timer) clearTimeout(timer);
@@ -129,7 +134,7 @@ export function helperNotify(): NotifyImpl {
     if (fds.length > 0) {
       rc = -E.ENOTSUP;
     } else {
-      const r = spawnSync('systemd-notify', ['--', ...args(state)], { stdio: 'ignore', timeout: 30_000 });
+      const r = childProcess().spawnSync('systemd-notify', ['--', ...args(state)], { stdio: 'ignore', timeout: 30_000 });
       rc = r.error ? -((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? E.ENOENT : E.EIO) : r.status === 0 ? 1 : -E.EIO;
     }
     if (unset) delete env.NOTIFY_SOCKET;
@@ -138,7 +143,7 @@ export function helperNotify(): NotifyImpl {
   function notifyBarrier(unset: boolean): Promise<number> {
     if (env.NOTIFY_SOCKET === undefined) return Promise.resolve(0);
     // systemd-notify waits for PID 1 to process its message (its own barrier) before exiting.
-    const child = spawn('systemd-notify', ['X_LIBSYSTEMD_BARRIER=1'], { stdio: 'ignore' });
+    const child = childProcess().spawn('systemd-notify', ['X_LIBSYSTEMD_BARRIER=1'], { stdio: 'ignore' });
     if (unset) delete env.NOTIFY_SOCKET;
     return new Promise((resolve) => {
       child.on('error', () => resolve(-E.ENOENT));
