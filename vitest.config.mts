@@ -7,7 +7,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // The system tests boot systemd and journald instances: keep the 2-core machine sane.
-    maxWorkers: 2,
+    // One file at a time: the stall tests measure event-loop gaps of a few milliseconds, which a
+    // build running in a parallel file (the package test compiles the addon) would swamp.
+    fileParallelism: false,
   },
 });
