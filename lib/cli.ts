@@ -6,9 +6,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctor, formatChecks } from './cli/doctor';
+import { parseRunArgs, RUN_USAGE, Supervisor } from './cli/run';
 import { generateUnits, parseUnitArgs, UNIT_USAGE } from './cli/unit';
 
 const USAGE = `usage: libsystemd doctor [--json]
+       ${RUN_USAGE.replace(/\n/g, '\n       ')}
        ${UNIT_USAGE.replace(/\n/g, '\n       ')}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -19,6 +21,23 @@ async function main(argv: string[]): Promise<number> {
     if (rest.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
     else process.stdout.write(`${formatChecks(checks)}\n`);
     return failed ? 1 : 0;
+  }
+  if (cmd === 'run') {
+    let o;
+    try {
+      o = parseRunArgs(rest);
+    } catch (err) {
+      process.stderr.write(`libsystemd run: ${(err as Error).message}\n\n${RUN_USAGE}\n`);
+      return 2;
+    }
+    let supervisor;
+    try {
+      supervisor = new Supervisor(o);
+    } catch (err) {
+      process.stderr.write(`libsystemd run: ${(err as Error).message}\n`);
+      return 2;
+    }
+    return supervisor.run();
   }
   if (cmd === 'unit') {
     let o;

@@ -10,7 +10,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 2;
+export const BINDING_VERSION = 3;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -39,6 +39,8 @@ export interface NativeBinding {
   unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | readonly Buffer[], fds: readonly number[] | null, creds?: readonly [number, number, number] | null): number;
   unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number): [Buffer, number[], number, number, number, boolean] | number;
   unix_connect(fd: number, path: Buffer): number;
+  inet_listen(family: 4 | 6, host: string, port: number, type: number, backlog: number): number;
+  listen_fd(fd: number, backlog: number): number;
   shutdown(fd: number, how: number): number;
   setsockopt_int(fd: number, level: number, name: number, value: number): number;
   getsockopt_int(fd: number, level: number, name: number): number;

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <string>
@@ -215,6 +217,53 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, rc < 0 ? -errno : 0);
 }
 
+// inet_listen(family: 4 | 6, host: string, port: number, type: number, backlog: number): number
+//   a bound (and, for stream sockets, listening) close-on-exec socket, or -errno. Nobody accepts
+//   on it here: it is meant to be handed to a child, as systemd hands its sockets.
+Napi::Value InetListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = ArgInt(info, 0) == 6 ? AF_INET6 : AF_INET;
+  if (!info[1].IsString()) throw Napi::TypeError::New(env, "host must be a string");
+  std::string host = info[1].As<Napi::String>().Utf8Value();
+  int port = ArgInt(info, 2), type = ArgInt(info, 3), backlog = ArgInt(info, 4);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len;
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<struct sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) return Errno(env, EINVAL);
+    len = sizeof(*sin);
+  } else {
+    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1) return Errno(env, EINVAL);
+    len = sizeof(*sin6);
+  }
+  int fd = socket(family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno(env, errno);
+  int one = 1, zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // Like systemd's ListenStream=PORT: an IPv6 wildcard also takes IPv4.
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0 ||
+      ((type == SOCK_STREAM || type == SOCK_SEQPACKET) && listen(fd, backlog) < 0)) {
+    int e = errno;
+    close(fd);
+    return Errno(env, e);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// listen_fd(fd: number, backlog: number): number  0 or -errno
+Napi::Value ListenFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rc = listen(ArgInt(info, 0), ArgInt(info, 1));
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
 // setsockopt_int(fd, level, name, value): number  0 or -errno
 Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -321,6 +370,8 @@ void RegisterUnix(Napi::Env env, Napi::Object exports) {
   exports.Set("unix_recvmsg", Napi::Function::New(env, UnixRecvmsg, "unix_recvmsg"));
   exports.Set("unix_connect", Napi::Function::New(env, UnixConnect, "unix_connect"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("inet_listen", Napi::Function::New(env, InetListen, "inet_listen"));
+  exports.Set("listen_fd", Napi::Function::New(env, ListenFd, "listen_fd"));
   exports.Set("setsockopt_int", Napi::Function::New(env, SetsockoptInt, "setsockopt_int"));
   exports.Set("getsockopt_int", Napi::Function::New(env, GetsockoptInt, "getsockopt_int"));
   exports.Set("getsockname", Napi::Function::New(env, Getsockname, "getsockname"));

@@ -1,0 +1,360 @@
+/**
+ * `libsystemd run [options] -- COMMAND...`: starts COMMAND the way systemd would, to develop and
+ * test services without systemd: sockets passed as fds 3… (LISTEN_FDS, LISTEN_FDNAMES, a
+ * LISTEN_PID equal to the child's pid), a private NOTIFY_SOCKET whose messages are shown as
+ * they arrive, a watchdog that kills with SIGABRT when the pings stop, a start timeout, restarts
+ * that hand stored fds (FDSTORE=1) back, and signals forwarded.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_PASSCRED } from '../backend';
+import type { NativeBinding, PollWatcher } from '../native';
+import { load } from '../select';
+
+export interface RunOptions {
+  listen: string[];
+  fdnames: string[];
+  accept: boolean;
+  lazy: boolean;
+  notify: boolean;
+  readyTimeoutMs?: number;
+  watchdogMs?: number;
+  restart: 'no' | 'on-failure' | 'always';
+  json: boolean;
+  command: string[];
+}
+
+export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
+  -l, --listen ADDR      pass a socket (repeatable): 8080, 127.0.0.1:8080, [::1]:8080, /path.sock,
+                         udp:8125 (LISTEN_FDS, LISTEN_PID of the child)
+  --fdname A:B           LISTEN_FDNAMES, one name per --listen
+  --accept               inetd style: one COMMAND per connection, fd 3 is the connection
+  --lazy                 start COMMAND on the first connection or datagram, like a .socket unit
+  --notify               a private NOTIFY_SOCKET; shows READY, STATUS, WATCHDOG, FDSTORE… as they come
+  --ready-timeout TIME   fail when READY=1 has not come (like TimeoutStartSec=)
+  --watchdog TIME        WATCHDOG_USEC; SIGABRT when the pings stop (like WatchdogSec=)
+  --restart POLICY       no, on-failure or always; stored fds (FDSTORE=1) are handed back
+  --json                 one JSON event per line on stdout (the command's stdout goes to stderr)
+TIME: 500ms, 2s, 1min, or seconds.`;
+
+export function parseTime(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|min)?$/.exec(v);
+  if (!m) throw new Error(`${flag} ${v}: a time such as 500ms, 2s or 1min`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'min' ? n * 60_000 : n * 1000);
+}
+
+export function parseRunArgs(argv: readonly string[]): RunOptions {
+  const o: RunOptions = { listen: [], fdnames: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [] };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    switch (a) {
+      case '-l':
+      case '--listen': o.listen.push(value(i++, a)); break;
+      case '--fdname': o.fdnames.push(...value(i++, a).split(':')); break;
+      case '--accept': o.accept = true; break;
+      case '--lazy': o.lazy = true; break;
+      case '--notify': o.notify = true; break;
+      case '--ready-timeout': o.readyTimeoutMs = parseTime(value(i++, a), a); break;
+      case '--watchdog': o.watchdogMs = parseTime(value(i++, a), a); break;
+      case '--restart': {
+        const v = value(i++, a);
+        if (v !== 'no' && v !== 'on-failure' && v !== 'always') throw new Error(`--restart ${v}: no, on-failure or always`);
+        o.restart = v;
+        break;
+      }
+      case '--json': o.json = true; break;
+      default:
+        if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
+        o.command = argv.slice(i) as string[];
+        i = argv.length;
+    }
+  }
+  if (o.command.length === 0) o.command = argv.slice(i) as string[];
+  if (o.command.length === 0) throw new Error('no COMMAND given (put it after --)');
+  if (o.fdnames.length && o.fdnames.length !== o.listen.length) throw new Error(`--fdname has ${o.fdnames.length} names for ${o.listen.length} sockets`);
+  if (o.accept && o.listen.length !== 1) throw new Error('--accept takes exactly one --listen');
+  if (o.accept && (o.notify || o.watchdogMs !== undefined || o.lazy)) throw new Error('--accept runs one COMMAND per connection: --notify, --watchdog and --lazy do not apply');
+  return o;
+}
+
+interface Passed {
+  fd: number;
+  name: string;
+}
+
+/** Binds one --listen address without ever accepting on it (the child does). */
+function bindSocket(n: NativeBinding, address: string): number {
+  const udp = address.startsWith('udp:');
+  const a = udp ? address.slice(4) : address;
+  const type = udp ? SOCK_DGRAM : SOCK_STREAM;
+  if (a.startsWith('/')) {
+    const fd = n.unix_socket(type, false);
+    try {
+      unlinkSync(a);
+    } catch {
+      // not there yet
+    }
+    const rc = fd < 0 ? fd : n.unix_bind(fd, Buffer.from(a));
+    const rc2 = rc < 0 || udp ? rc : n.listen_fd(fd, 4096);
+    if (rc2 < 0) throw new Error(`cannot listen on ${address}: errno ${-rc2}`);
+    return fd;
+  }
+  let m: RegExpExecArray | null;
+  let family: 4 | 6 = 6;
+  let host = '::';
+  let port: number;
+  if ((m = /^(\d+)$/.exec(a))) port = Number(m[1]);
+  else if ((m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+)$/.exec(a))) [family, host, port] = [4, m[1]!, Number(m[2])];
+  else if ((m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(a))) [host, port] = [m[1]!, Number(m[2])];
+  else throw new Error(`--listen ${address}: a port, IPv4:port, [IPv6]:port, /path or udp:…`);
+  const fd = n.inet_listen(family, host, port, type, 4096);
+  if (fd < 0) throw new Error(`cannot listen on ${address}: errno ${-fd}`);
+  return fd;
+}
+
+export class Supervisor {
+  private readonly n: NativeBinding;
+  private readonly t0 = Date.now();
+  private sockets: Passed[] = [];
+  private stored: Passed[] = [];
+  private child: ChildProcess | undefined;
+  private notifyDir: string | undefined;
+  private notifyPath: string | undefined;
+  private notifyFd = -1;
+  private notifyWatch: PollWatcher | undefined;
+  private readyTimer: NodeJS.Timeout | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private watchdogMs: number | undefined;
+  private startedAt = 0;
+  private ready = false;
+  private result = 'success';
+  private stopping = false;
+  private done!: (code: number) => void;
+
+  constructor(private readonly o: RunOptions) {
+    if (!load.binding) throw new Error('the native addon is not loaded, so nothing can be done here: --listen, --notify and --watchdog need its socket primitives (see `libsystemd doctor`)');
+    this.n = load.binding;
+    this.watchdogMs = o.watchdogMs;
+  }
+
+  private emit(event: string, data: Record<string, unknown> = {}): void {
+    const t = (Date.now() - this.t0) / 1000;
+    if (this.o.json) {
+      process.stdout.write(`${JSON.stringify({ t, event, ...data })}\n`);
+      return;
+    }
+    const detail = Object.entries(data)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    process.stdout.write(`[+${t.toFixed(3)}s] ${event}${detail ? ` ${detail}` : ''}\n`);
+  }
+
+  run(): Promise<number> {
+    const result = new Promise<number>((resolve) => (this.done = resolve));
+    this.o.listen.forEach((address, i) => {
+      const fd = bindSocket(this.n, address);
+      const name = this.o.fdnames[i] ?? 'unknown';
+      this.sockets.push({ fd, name });
+      this.emit('listen', { address, fd, name });
+    });
+    if (this.o.notify || this.o.watchdogMs !== undefined) this.openNotifySocket();
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        this.stopping = true;
+        this.emit('signal', { signal: sig });
+        if (this.child && this.child.exitCode === null) this.child.kill(sig);
+        else this.finish(0);
+      });
+    }
+    if (this.o.accept) this.acceptLoop();
+    else if (this.o.lazy && this.sockets.length) this.startOnTraffic();
+    else this.start();
+    return result;
+  }
+
+  private openNotifySocket(): void {
+    this.notifyDir = mkdtempSync(join(tmpdir(), 'libsystemd-run-'));
+    this.notifyPath = join(this.notifyDir, 'notify');
+    const fd = this.n.unix_socket(SOCK_DGRAM, true);
+    if (fd < 0 || this.n.unix_bind(fd, Buffer.from(this.notifyPath)) < 0) throw new Error('cannot create the notify socket');
+    this.n.setsockopt_int(fd, SOL_SOCKET, SO_PASSCRED, 1);
+    this.notifyFd = fd;
+    const w = this.n.poll_start(fd, false, () => this.readNotify());
+    if (typeof w === 'number') throw new Error(`cannot watch the notify socket: ${w}`);
+    this.notifyWatch = w;
+    this.emit('notify-socket', { path: this.notifyPath });
+  }
+
+  /** --lazy: starts the command when the first connection or datagram waits on any socket. */
+  private startOnTraffic(): void {
+    const watchers: PollWatcher[] = [];
+    const go = (): void => {
+      for (const w of watchers.splice(0)) this.n.poll_stop(w);
+      this.emit('traffic');
+      this.start();
+    };
+    for (const s of this.sockets) {
+      const w = this.n.poll_start(s.fd, false, go);
+      if (typeof w !== 'number') watchers.push(w);
+    }
+    this.emit('waiting', { for: 'the first connection' });
+  }
+
+  /** --accept: one command per connection, with the connection as fd 3 ("connection"). */
+  private acceptLoop(): void {
+    const server = createServer({ pauseOnConnect: true }, (conn: Socket) => {
+      const fd = (conn as unknown as { _handle: { fd: number } })._handle.fd;
+      const child = this.spawnChild([{ fd, name: 'connection' }], { REMOTE_ADDR: conn.remoteAddress ?? '', REMOTE_PORT: String(conn.remotePort ?? '') });
+      this.emit('connection', { remote: `${conn.remoteAddress}:${conn.remotePort}`, pid: child.pid });
+      conn.destroy(); // the child has its own copy of the connection
+      child.on('exit', (code, signal) => this.emit('exit', { pid: child.pid, code, signal }));
+    });
+    server.listen({ fd: this.sockets[0]!.fd });
+  }
+
+  private spawnChild(fds: Passed[], extraEnv: Record<string, string> = {}): ChildProcess {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
+    for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
+    const exports: string[] = [];
+    if (fds.length) {
+      env.LISTEN_FDS = String(fds.length);
+      if (fds.some((f) => f.name !== 'unknown')) env.LISTEN_FDNAMES = fds.map((f) => f.name).join(':');
+      exports.push('LISTEN_PID');
+    }
+    if (this.notifyPath) env.NOTIFY_SOCKET = this.notifyPath;
+    if (this.watchdogMs !== undefined) {
+      env.WATCHDOG_USEC = String(this.watchdogMs * 1000);
+      exports.push('WATCHDOG_PID');
+    }
+    // The variables naming the child's own pid are set by a shell that then execs the command.
+    const prelude = exports.map((v) => `${v}=$$; export ${v}; `).join('');
+    const stdout = this.o.json ? 2 : 'inherit';
+    return spawn('/bin/sh', ['-c', `${prelude}exec "$@"`, 'sh', ...this.o.command], { env, stdio: ['inherit', stdout, 'inherit', ...fds.map((f) => f.fd)] });
+  }
+
+  private start(): void {
+    this.ready = false;
+    this.result = 'success';
+    this.startedAt = Date.now();
+    const fds = [...this.sockets, ...this.stored];
+    const child = this.spawnChild(fds);
+    this.child = child;
+    this.emit('start', { pid: child.pid, command: this.o.command.join(' '), fds: fds.map((f) => `${f.fd}:${f.name}`) });
+    if (this.o.notify && this.o.readyTimeoutMs !== undefined) this.readyTimer = setTimeout(() => this.fail('timeout', 'SIGTERM'), this.o.readyTimeoutMs);
+    if (!this.o.notify) this.armWatchdog(); // Type=simple: the watchdog runs from the start
+    child.on('exit', (code, signal) => this.exited(code, signal));
+  }
+
+  private fail(result: string, signal: NodeJS.Signals): void {
+    if (!this.child || this.child.exitCode !== null) return;
+    this.result = result;
+    this.emit(result === 'timeout' ? 'ready-timeout' : 'watchdog-timeout', { pid: this.child.pid, signal });
+    this.child.kill(signal);
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdogMs === undefined) return;
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = setTimeout(() => this.fail('watchdog', 'SIGABRT'), this.watchdogMs);
+  }
+
+  private readNotify(): void {
+    for (;;) {
+      const r = this.n.unix_recvmsg(this.notifyFd, 4096, 0);
+      if (typeof r === 'number') return;
+      const [data, fds, pid] = r;
+      this.message(data.toString(), fds, pid);
+    }
+  }
+
+  private message(text: string, fds: number[], pid: number): void {
+    const lines = text.split(/[\n\r]+/).filter((l) => l !== '');
+    const get = (k: string): string | undefined => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
+    const flag = (k: string): boolean => lines.includes(`${k}=1`);
+    this.emit('notify', { pid, message: lines, fds: fds.length });
+    let keptFds = false;
+    if (flag('BARRIER')) this.emit('barrier');
+    const status = get('STATUS');
+    if (status !== undefined) this.emit('status', { text: status });
+    if (flag('READY') && !this.ready) {
+      this.ready = true;
+      if (this.readyTimer) clearTimeout(this.readyTimer);
+      this.emit('ready', { pid, afterMs: Date.now() - this.startedAt });
+      this.armWatchdog();
+    }
+    if (flag('RELOADING')) this.emit('reloading', { monotonicUsec: get('MONOTONIC_USEC') });
+    if (flag('STOPPING')) this.emit('stopping');
+    if (flag('WATCHDOG')) {
+      this.emit('watchdog');
+      this.armWatchdog();
+    }
+    if (get('WATCHDOG') === 'trigger') this.fail('watchdog', 'SIGABRT');
+    const newTimeout = get('WATCHDOG_USEC');
+    if (newTimeout !== undefined && /^\d+$/.test(newTimeout)) {
+      this.watchdogMs = Number(BigInt(newTimeout) / 1000n);
+      this.emit('watchdog-usec', { ms: this.watchdogMs });
+      this.armWatchdog();
+    }
+    const extend = get('EXTEND_TIMEOUT_USEC');
+    if (extend !== undefined && this.readyTimer && !this.ready) {
+      clearTimeout(this.readyTimer);
+      this.readyTimer = setTimeout(() => this.fail('timeout', 'SIGTERM'), Number(BigInt(extend) / 1000n));
+      this.emit('extend-timeout', { ms: Number(BigInt(extend) / 1000n) });
+    }
+    for (const k of ['MAINPID', 'ERRNO', 'BUSERROR']) {
+      const v = get(k);
+      if (v !== undefined) this.emit(k.toLowerCase(), { value: v });
+    }
+    if (flag('FDSTORE') && fds.length) {
+      const name = get('FDNAME') ?? 'stored';
+      for (const fd of fds) this.stored.push({ fd, name });
+      keptFds = true;
+      this.emit('fdstore', { name, count: fds.length, stored: this.stored.map((s) => s.name) });
+    }
+    if (flag('FDSTOREREMOVE')) {
+      const name = get('FDNAME');
+      const [gone, kept] = [this.stored.filter((s) => s.name === name), this.stored.filter((s) => s.name !== name)];
+      for (const s of gone) this.n.close(s.fd);
+      this.stored = kept;
+      this.emit('fdstore-remove', { name, removed: gone.length });
+    }
+    // As PID 1: fds a message does not store are closed (a barrier's pipe so, too).
+    if (!keptFds) for (const fd of fds) this.n.close(fd);
+  }
+
+  private exited(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.readyTimer) clearTimeout(this.readyTimer);
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    const failed = this.result !== 'success' || (code !== 0 && code !== null) || (signal !== null && !this.stopping);
+    const result = this.result !== 'success' ? this.result : failed ? (signal ? 'signal' : 'exit-code') : 'success';
+    this.emit('exit', { pid: this.child?.pid, code, signal, result });
+    const restart = !this.stopping && (this.o.restart === 'always' || (this.o.restart === 'on-failure' && failed));
+    if (restart) {
+      this.emit('restart', { stored: this.stored.map((s) => s.name) });
+      setTimeout(() => this.start(), 100);
+      return;
+    }
+    this.finish(code ?? (signal ? 128 : 1));
+  }
+
+  private finish(code: number): void {
+    if (this.notifyWatch) this.n.poll_stop(this.notifyWatch);
+    this.notifyWatch = undefined;
+    if (this.notifyDir) rmSync(this.notifyDir, { recursive: true, force: true });
+    this.done(code);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * `libsystemd run --json` driving the examples the way systemd would: the activated HTTP
+ * example on two named sockets, the notify example's readiness and status, a child whose event
+ * loop blocks past --watchdog killed and restarted with its stored fd, a child that never gets
+ * ready failing after --ready-timeout, --lazy and --accept.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { ROOT, run } from './helpers/child';
+import { describeWith } from './helpers/env';
+
+const CLI = join(ROOT, 'dist', 'cli.js');
+type Event = { t: number; event: string; [k: string]: any };
+
+class Run {
+  readonly events: Event[] = [];
+  readonly exit: Promise<number | null>;
+  private child: ChildProcess;
+  stderr = '';
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+    delete e.NODE_OPTIONS;
+    this.child = spawn(process.execPath, [CLI, 'run', '--json', ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('{')) this.events.push(JSON.parse(line) as Event);
+      }
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exit = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+
+  async waitFor(pred: (e: Event) => boolean, what: string, timeoutMs = 15_000): Promise<Event> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${what} event; got ${JSON.stringify(this.events.map((e) => e.event))}\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  stop(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+  }
+}
+
+const port = (): number => 20000 + Math.floor(Math.random() * 30000);
+
+function httpJson(opts: { port?: number; socketPath?: string }): Promise<any> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', path: '/', ...opts }, (res) => {
+      let b = '';
+      res.on('data', (d) => (b += d));
+      res.on('end', () => resolve(JSON.parse(b)));
+    }).on('error', reject);
+  });
+}
+
+describeWith({ linux: true }, 'libsystemd run', () => {
+  let dir: string;
+  const runs: Run[] = [];
+  const start = (args: string[], env?: Record<string, string>) => {
+    const r = new Run(args, env);
+    runs.push(r);
+    return r;
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'libsystemd-run-test-'));
+  });
+  afterEach(() => {
+    for (const r of runs.splice(0)) r.stop();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes named sockets: the activated HTTP example answers on both', async () => {
+    const p = port();
+    const sock = join(dir, 'admin.sock');
+    const r = start(['-l', `127.0.0.1:${p}`, '-l', sock, '--fdname', 'web:admin', '--', process.execPath, join(ROOT, 'examples', 'socket-activated-http', 'server.js')]);
+    const started = await r.waitFor((e) => e.event === 'start', 'start');
+    expect(started.fds).toHaveLength(2);
+    await new Promise((res) => setTimeout(res, 300));
+    const web = await httpJson({ port: p });
+    expect(web).toMatchObject({ socket: 'web', passed: ['web', 'admin'], address: { port: p }, pid: started.pid });
+    const admin = await httpJson({ socketPath: sock });
+    expect(admin).toMatchObject({ socket: 'admin', address: sock, pid: started.pid });
+  });
+
+  it('shows the notify example getting ready, its status and watchdog pings, and the time to ready', async () => {
+    const p = port();
+    const r = start(['--notify', '--watchdog', '1s', '--', process.execPath, join(ROOT, 'examples', 'notify-service', 'service.js')], { PORT: String(p), STARTUP_DELAY_MS: '200' });
+    expect(await r.waitFor((e) => e.event === 'status', 'status')).toMatchObject({ text: 'starting' });
+    const ready = await r.waitFor((e) => e.event === 'ready', 'ready');
+    expect(ready.afterMs).toBeGreaterThanOrEqual(200);
+    expect(r.events.some((e) => e.event === 'status' && e.text === `serving on ${p} (new socket)`)).toBe(true);
+    expect(await r.waitFor((e) => e.event === 'fdstore', 'fdstore')).toMatchObject({ name: 'http', count: 1 });
+    await r.waitFor((e) => e.event === 'watchdog', 'watchdog');
+    await r.waitFor((e) => e.event === 'barrier', 'barrier');
+  });
+
+  it('kills a child whose event loop blocks past --watchdog (SIGABRT) and restarts it with its stored fd', async () => {
+    const p = port();
+    const r = start(['--notify', '--watchdog', '1s', '--restart', 'on-failure', '--', process.execPath, join(ROOT, 'examples', 'notify-service', 'service.js')], { PORT: String(p), HANG_AFTER_READY_MS: '300' });
+    const first = await r.waitFor((e) => e.event === 'start', 'start');
+    expect(await r.waitFor((e) => e.event === 'watchdog-timeout', 'watchdog-timeout')).toMatchObject({ pid: first.pid, signal: 'SIGABRT' });
+    expect(await r.waitFor((e) => e.event === 'exit', 'exit')).toMatchObject({ signal: 'SIGABRT', result: 'watchdog' });
+    expect(await r.waitFor((e) => e.event === 'restart', 'restart')).toMatchObject({ stored: ['http'] });
+    const second = await r.waitFor((e) => e.event === 'start' && e.pid !== first.pid, 'second start');
+    expect(second.fds.map((f: string) => f.split(':')[1])).toEqual(['http']);
+    await r.waitFor((e) => e.event === 'status' && e.text === `serving on ${p} (socket from the fd store)`, 'status of the restarted child');
+    expect(await httpJson({ port: p })).toMatchObject({ pid: second.pid, socket: 'from the fd store' });
+  });
+
+  it('fails a child that never reports ready after --ready-timeout', async () => {
+    const r = start(['--notify', '--ready-timeout', '500ms', '--', process.execPath, '-e', 'setInterval(() => {}, 1000)']);
+    expect(await r.waitFor((e) => e.event === 'ready-timeout', 'ready-timeout')).toMatchObject({ signal: 'SIGTERM' });
+    expect(await r.waitFor((e) => e.event === 'exit', 'exit')).toMatchObject({ result: 'timeout', signal: 'SIGTERM' });
+    expect(await r.exit).not.toBe(0);
+  });
+
+  it('--lazy starts the command on the first connection; --accept runs one per connection', async () => {
+    const p = port();
+    const lazy = start(['--lazy', '-l', `127.0.0.1:${p}`, '-l', join(dir, 'lazy-admin.sock'), '--fdname', 'web:admin', '--', process.execPath, join(ROOT, 'examples', 'socket-activated-http', 'server.js')]);
+    await lazy.waitFor((e) => e.event === 'waiting', 'waiting');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(lazy.events.some((e) => e.event === 'start')).toBe(false);
+    const web = await httpJson({ port: p });
+    expect(web).toMatchObject({ socket: 'web' });
+    expect(lazy.events.map((e) => e.event)).toContain('start');
+
+    const q = port();
+    const inetd = start(['--accept', '-l', `127.0.0.1:${q}`, '--', process.execPath, '-e', `const c = require(${JSON.stringify(ROOT)}).acceptedConnection(); c.end(JSON.stringify({ pid: process.pid, names: require(${JSON.stringify(ROOT)}).listenFdsWithNames().map((n) => n.name) }))`]);
+    await inetd.waitFor((e) => e.event === 'listen', 'listen');
+    const read = () => new Promise<any>((resolve, reject) => {
+      const c = connect(q, '127.0.0.1');
+      let b = '';
+      c.on('data', (d) => (b += d)).on('end', () => resolve(JSON.parse(b))).on('error', reject);
+    });
+    const [a, b] = [await read(), await read()];
+    expect(a.names).toEqual(['connection']);
+    expect(a.pid).not.toBe(b.pid);
+  });
+
+  it('says clearly that --notify needs the addon when it is not loaded', async () => {
+    const r = await run(process.execPath, [CLI, 'run', '--notify', '--', 'true'], { env: { LIBSYSTEMD_FORCE_JS: '1', LIBSYSTEMD_REQUIRE_NATIVE: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the native addon is not loaded');
+  });
+});
