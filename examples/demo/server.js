@@ -32,7 +32,11 @@ sd.listenOn(server, selector, { port, host: '127.0.0.1' }, () => {
 });
 
 function shutdown(signal) {
-  sd.stopping(`received ${signal}`);
+  try {
+    sd.stopping(`received ${signal}`); // best effort: never in the way of a clean shutdown
+  } catch (err) {
+    console.error(`could not notify systemd: ${err.message}`);
+  }
   log.notice(`stopping on ${signal}`);
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 5000).unref();

@@ -44,6 +44,11 @@ setTimeout(() => {
 }, Number(process.env.STARTUP_DELAY_MS || 0));
 
 process.on('SIGTERM', () => {
-  sd.stopping('shutting down');
+  // Best effort: a failed notification must not stand in the way of a clean shutdown.
+  try {
+    sd.stopping('shutting down');
+  } catch (err) {
+    console.error(`could not notify systemd of the shutdown: ${err.message}`);
+  }
   setTimeout(() => server.close(() => process.exit(0)), Number(process.env.SHUTDOWN_DELAY_MS || 0));
 });

@@ -134,7 +134,11 @@ export function helperNotify(): NotifyImpl {
     if (fds.length > 0) {
       rc = -E.ENOTSUP;
     } else {
-      const r = childProcess().spawnSync('systemd-notify', ['--', ...args(state)], { stdio: 'ignore', timeout: 30_000 });
+      const once = () => childProcess().spawnSync('systemd-notify', ['--', ...args(state)], { stdio: 'ignore', timeout: 30_000 });
+      let r = once();
+      // While PID 1 stops the unit it signals every process of the cgroup until none is left: a
+      // helper started from a SIGTERM handler (stopping()) can be caught by that sweep. Once more.
+      if (r.signal && !r.error) r = once();
       rc = r.error ? -((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? E.ENOENT : E.EIO) : r.status === 0 ? 1 : -E.EIO;
     }
     if (unset) delete env.NOTIFY_SOCKET;
