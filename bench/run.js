@@ -58,6 +58,7 @@ const JS = { LIBSYSTEMD_SONAME: 'libsystemd-hidden-by-bench.so.0' };
 
 function startProcess(cmd, args) {
   const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  started.add(p);
   return new Promise((resolveReady, reject) => {
     p.stdout.once('data', () => resolveReady(p));
     p.once('exit', (code) => reject(new Error(`${cmd} exited ${code}`)));
@@ -86,6 +87,12 @@ const rows = [];
 function row(name, ours, baseline, extra = {}) {
   rows.push({ name, ns: ours.nsPerCall, rssKb: ours.rssKb, baseline, ...extra });
 }
+
+/** Every process the benchmark starts, ended on any way out (a failed run included). */
+const started = new Set();
+process.on('exit', () => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
 
 async function main() {
   const env = { NOTIFY_SOCKET: NOTIFY_SOCK };
@@ -142,6 +149,7 @@ async function main() {
   writeFileSync(conf, '[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRuntimeMaxUse=400M\nRuntimeMaxFileSize=128M\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\nForwardToKMsg=no\n');
   execFileSync('mount', ['--bind', conf, '/etc/systemd/journald.conf']);
   const journald = spawn('/lib/systemd/systemd-journald', [], { stdio: 'ignore' });
+  started.add(journald);
   await waitFor(() => existsSync('/run/systemd/journal/socket') && existsSync('/run/systemd/journal/stdout'), 'journald');
   const NJ = quick ? 10_000 : 100_000;
   const [cJ, oursJ] = alternate([() => c('journal-send', NJ), () => node('journal-send', NJ)]);
@@ -218,5 +226,5 @@ function print(r) {
 
 main().catch((err) => {
   console.error(err.stack);
-  process.exit(1);
-});
+  process.exitCode = 1;
+}).finally(() => process.exit());

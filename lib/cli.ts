@@ -37,7 +37,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`libsystemd run: ${(err as Error).message}\n`);
       return 2;
     }
-    return supervisor.run();
+    // A supervisor is done when its command is: nothing it opened may keep the process alive.
+    process.exit(await supervisor.run());
   }
   if (cmd === 'unit') {
     let o;

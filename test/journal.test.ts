@@ -317,3 +317,34 @@ describeWith({ linux: true }, 'journal without journald', () => {
     }
   });
 });
+
+describeWith(JOURNALD_NEEDS, 'journald restarted mid-stream', () => {
+  let j: Journald;
+  beforeAll(async () => {
+    j = await Journald.start();
+  });
+  afterAll(() => j?.stop());
+
+  it.each(nativeModes)('%s: entries logged while journald is down wait for the new one; none lost', async (mode) => {
+    const t = `restart-${mode.replace('/', '-')}-${process.pid}`;
+    const child = j.exec(
+      process.execPath,
+      [RUN, `const log = l.createLogger({ identifier: 'restart', captureLocation: false });
+        let n = 0; const start = Date.now();
+        await new Promise((res) => { const iv = setInterval(() => { for (let i = 0; i < 5; i++) log.info('entry ' + n++, { TEST_ID: '${t}' }); if (Date.now() - start > 2500) { clearInterval(iv); res(); } }, 5); });
+        while (l.journal.stats().queued > 0) await new Promise((res) => setTimeout(res, 20));
+        out({ n, lost: log.lost, stats: l.journal.stats(), pid: process.pid });`],
+      { env: { ...MODES[mode] }, timeoutMs: 60_000 },
+    );
+    await new Promise((r) => setTimeout(r, 700));
+    // The logging child is inside journald's mount namespace: it keeps it alive across the restart.
+    await j.restart(j.otherProcessInNamespace(), 500);
+    const r = await child;
+    expect(r.stderr).toBe('');
+    const { n, lost, stats } = r.json;
+    expect(lost).toBe(0);
+    expect(stats.dropped).toBe(0);
+    const stored = await j.entries(`TEST_ID=${t}`);
+    expect(stored.map((e) => e.MESSAGE)).toEqual(Array.from({ length: n }, (_, i) => `entry ${i}`));
+  });
+});

@@ -51,8 +51,13 @@ class Run {
     }
   }
 
-  stop(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+  /** SIGTERM (forwarded to the command), then the supervisor's exit code; SIGKILL after 10 s. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    const code = await this.exit;
+    clearTimeout(timer);
+    return code;
   }
 }
 
@@ -79,8 +84,8 @@ describeWith({ linux: true }, 'libsystemd run', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'libsystemd-run-test-'));
   });
-  afterEach(() => {
-    for (const r of runs.splice(0)) r.stop();
+  afterEach(async () => {
+    await Promise.all(runs.splice(0).map((r) => r.stop()));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -150,6 +155,9 @@ describeWith({ linux: true }, 'libsystemd run', () => {
     const [a, b] = [await read(), await read()];
     expect(a.names).toEqual(['connection']);
     expect(a.pid).not.toBe(b.pid);
+    // SIGTERM ends both supervisors cleanly (the accept loop must not keep one alive).
+    expect(await inetd.stop()).toBe(0);
+    expect(await lazy.stop()).toBe(0);
   });
 
   it('says clearly that --notify needs the addon when it is not loaded', async () => {

@@ -140,6 +140,7 @@ export class Supervisor {
   private watchdogTimer: NodeJS.Timeout | undefined;
   private watchdogMs: number | undefined;
   private startedAt = 0;
+  private acceptServer: import('node:net').Server | undefined;
   private ready = false;
   private result = 'success';
   private stopping = false;
@@ -224,6 +225,7 @@ export class Supervisor {
       child.on('exit', (code, signal) => this.emit('exit', { pid: child.pid, code, signal }));
     });
     server.listen({ fd: this.sockets[0]!.fd });
+    this.acceptServer = server;
   }
 
   private spawnChild(fds: Passed[], extraEnv: Record<string, string> = {}): ChildProcess {
@@ -348,10 +350,13 @@ export class Supervisor {
       setTimeout(() => this.start(), 100);
       return;
     }
-    this.finish(code ?? (signal ? 128 : 1));
+    // Stopped by a forwarded SIGTERM/SIGINT: a clean stop, as for systemctl stop.
+    if (this.stopping && (code === 0 || signal === 'SIGTERM' || signal === 'SIGINT')) this.finish(0);
+    else this.finish(code ?? (signal ? 128 : 1));
   }
 
   private finish(code: number): void {
+    this.acceptServer?.close();
     if (this.notifyWatch) this.n.poll_stop(this.notifyWatch);
     this.notifyWatch = undefined;
     if (this.notifyDir) rmSync(this.notifyDir, { recursive: true, force: true });

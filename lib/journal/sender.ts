@@ -51,6 +51,8 @@ export class NativeJournalSender {
   private lastProgress = 0;
   private warnedEpisode = false;
   private counters = { sent: 0, dropped: 0, viaMemfd: 0 };
+  /** journald accepted an entry from us before: a vanished socket then means a restart. */
+  private everSent = false;
   readonly options: SenderOptions = { maxQueueBytes: 16 << 20, maxStallMs: 30_000 };
 
   constructor(private readonly n: NativeBinding) {}
@@ -116,9 +118,16 @@ export class NativeJournalSender {
     const rc = this.attempt(entry);
     if (rc >= 0) {
       this.counters.sent++;
+      this.everSent = true;
       return 1;
     }
     if (rc === -E.EAGAIN) return this.enqueue(entry);
+    // journald was there and is gone (restarting): keep the entry for the new one. A journald
+    // that never comes back is given up after maxStallMs, counted and reported once.
+    if (this.everSent && (rc === -E.ENOENT || rc === -ECONNREFUSED)) {
+      this.disconnect();
+      return this.enqueue(entry);
+    }
     if (rc === -E.ENOENT) return 0;
     return rc;
   }
@@ -170,15 +179,21 @@ export class NativeJournalSender {
     while (this.head < this.queue.length) {
       const p = this.queue[this.head]!;
       const rc = this.attempt(p);
-      if (rc === -E.EAGAIN) return; // the watcher fires again when there is room
+      if (rc === -E.EAGAIN) {
+        // Wait for room: the watcher may not exist yet (after a reconnect, on a new socket).
+        this.wait();
+        return;
+      }
       if (rc === -E.ENOENT || rc === -ECONNREFUSED) {
         // journald is restarting: no socket to watch; retry shortly.
         this.disconnect();
         this.wait();
         return;
       }
-      if (rc >= 0) this.counters.sent++;
-      else this.counters.dropped++;
+      if (rc >= 0) {
+        this.counters.sent++;
+        this.everSent = true;
+      } else this.counters.dropped++;
       this.queuedBytes -= p.length;
       this.head++;
       this.lastProgress = Date.now();

@@ -5,7 +5,7 @@
  * any) and the host's /run are never touched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type ChildOptions, type ChildResult } from './child';
@@ -41,7 +41,7 @@ export type Entry = Record<string, string | number[] | (string | number[])[]>;
 
 export class Journald {
   private constructor(
-    private readonly child: ChildProcess,
+    private child: ChildProcess,
     private readonly dir: string,
   ) {}
 
@@ -117,6 +117,39 @@ export class Journald {
     await new Promise((r) => setTimeout(r, ms));
     this.resume();
     return running;
+  }
+
+  /** A process other than journald inside its mount namespace (e.g. a client run with exec()). */
+  otherProcessInNamespace(): number {
+    const ns = readlinkSync(`/proc/${this.pid}/ns/mnt`);
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === this.pid) continue;
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/mnt`) === ns && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'nsenter') return pid;
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    throw new Error('no other process in the journald namespace');
+  }
+
+  /**
+   * Stops journald (SIGTERM, waits for it to exit) and, `downMs` later, starts a new one in the
+   * same mount namespace, which `holder` (a process inside it) keeps alive meanwhile.
+   */
+  async restart(holder: number, downMs: number): Promise<void> {
+    const old = this.child;
+    const exited = new Promise((r) => old.once('exit', r));
+    old.kill('SIGTERM');
+    await exited;
+    await new Promise((r) => setTimeout(r, downMs));
+    this.child = spawn('nsenter', [`--target=${holder}`, '--mount', '--', which('systemd-journald')!], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!(await this.isJournald())) {
+      if (Date.now() > deadline) throw new Error('the new journald did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** SIGSTOP / SIGCONT the journald process (stall tests). */
