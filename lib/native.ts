@@ -10,7 +10,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 3;
+export const BINDING_VERSION = 4;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -51,12 +51,13 @@ export interface NativeBinding {
   memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
   pipe(): [number, number] | number;
   // libuv poll watcher (poll.cc)
-  poll_start(fd: number, writable: boolean, callback: (events: number) => void): PollWatcher | number;
+  /** A watcher id (> 0), or a negative uv error. */
+  poll_start(fd: number, writable: boolean, callback: (events: number) => void): number;
   poll_stop(watcher: PollWatcher): void;
 }
 
-/** Opaque token of a native poll watcher. */
-export type PollWatcher = { readonly __brand: 'PollWatcher' };
+/** The id of a native poll watcher (poll_start's result when > 0). */
+export type PollWatcher = number;
 
 /** What the loader found. */
 export interface NativeLoad {

@@ -4,13 +4,19 @@
 
 #include <napi.h>
 
+#include <unordered_map>
 #include <vector>
 
 #include "libsystemd.h"
 
+struct Watcher;
+
 // One per Node environment (main thread, each worker): no mutable statics elsewhere.
 struct AddonState {
   const sd::Api* api = nullptr;  // set by libsystemd_open() when the library loaded
+  // poll watchers by id (JavaScript holds the id, not a pointer): see poll.cc
+  std::unordered_map<int32_t, Watcher*> watchers;
+  int32_t next_watcher = 1;
 };
 
 inline const sd::Api* Api(const Napi::Env& env) { return env.GetInstanceData<AddonState>()->api; }

@@ -14,13 +14,18 @@
 
 namespace {
 
+}  // namespace
+
 struct Watcher {
   uv_poll_t handle;
   napi_env env = nullptr;
   Napi::FunctionReference callback;
   bool active = false;
   bool closing = false;
+  int32_t id = 0;
 };
+
+namespace {
 
 void OnClose(uv_handle_t* h) { delete static_cast<Watcher*>(h->data); }
 
@@ -63,9 +68,9 @@ void OnEvent(uv_poll_t* h, int status, int events) {
 
 void CleanupHook(void* arg) { Close(static_cast<Watcher*>(arg)); }
 
-// poll_start(fd: number, writable: boolean, callback: (events: number) => void): object
-//   a watcher (pass it to poll_stop); callback gets the uv events (1 readable, 2 writable) or a
-//   negative uv error. Throws only for wrong argument types or when uv_poll_init fails.
+// poll_start(fd: number, writable: boolean, callback: (events: number) => void): number
+//   a watcher id > 0 (pass it to poll_stop), or a negative uv error; the callback gets the uv
+//   events (1 readable, 2 writable) or a negative uv error. Throws only for wrong argument types.
 Napi::Value PollStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0);
@@ -83,15 +88,21 @@ Napi::Value PollStart(const Napi::CallbackInfo& info) {
   uv_poll_start(&w->handle, writable ? UV_WRITABLE : UV_READABLE, OnEvent);
   Watcher* raw = w.release();
   napi_add_env_cleanup_hook(env, CleanupHook, raw);
-  // The JS side only keeps an opaque token; lifetime is managed by poll_stop / cleanup.
-  return Napi::External<Watcher>::New(env, raw);
+  // JavaScript only holds an id: lifetime is managed by poll_stop / the cleanup hook.
+  AddonState* state = env.GetInstanceData<AddonState>();
+  raw->id = state->next_watcher++;
+  state->watchers[raw->id] = raw;
+  return Napi::Number::New(env, raw->id);
 }
 
-// poll_stop(watcher: object): void  stops and closes the watcher (idempotent)
+// poll_stop(watcher: number): void  stops and closes the watcher (an unknown id is ignored)
 Napi::Value PollStop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsExternal()) throw Napi::TypeError::New(env, "expected a watcher");
-  Watcher* w = info[0].As<Napi::External<Watcher>>().Data();
+  AddonState* state = env.GetInstanceData<AddonState>();
+  auto it = state->watchers.find(ArgInt(info, 0));
+  if (it == state->watchers.end()) return env.Undefined();
+  Watcher* w = it->second;
+  state->watchers.erase(it);
   if (!w->closing) {
     napi_remove_env_cleanup_hook(env, CleanupHook, w);
     w->callback.Reset();

@@ -195,7 +195,7 @@ export class Supervisor {
     this.n.setsockopt_int(fd, SOL_SOCKET, SO_PASSCRED, 1);
     this.notifyFd = fd;
     const w = this.n.poll_start(fd, false, () => this.readNotify());
-    if (typeof w === 'number') throw new Error(`cannot watch the notify socket: ${w}`);
+    if (w < 0) throw new Error(`cannot watch the notify socket: ${w}`);
     this.notifyWatch = w;
     this.emit('notify-socket', { path: this.notifyPath });
   }
@@ -210,7 +210,7 @@ export class Supervisor {
     };
     for (const s of this.sockets) {
       const w = this.n.poll_start(s.fd, false, go);
-      if (typeof w !== 'number') watchers.push(w);
+      if (w > 0) watchers.push(w);
     }
     this.emit('waiting', { for: 'the first connection' });
   }

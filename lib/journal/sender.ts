@@ -162,7 +162,7 @@ export class NativeJournalSender {
     if (!this.giveUp) this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs);
     if (this.fd >= 0 && !this.watcher) {
       const w = this.n.poll_start(this.fd, true, () => this.flush());
-      if (typeof w !== 'number') {
+      if (w > 0) {
         this.watcher = w;
         return;
       }
