@@ -92,6 +92,18 @@ export interface StreamOptions {
   readonly levelPrefix?: boolean;
 }
 
+let streamWarned = false;
+
+/** A stream whose journald went away must not crash the service: report it once instead. */
+function guard<T extends Writable>(s: T): T {
+  s.on('error', (err: Error) => {
+    if (streamWarned) return;
+    streamWarned = true;
+    process.emitWarning(`libsystemd: a journal stream failed (${(err as NodeJS.ErrnoException).code ?? err.message}); lines written to it are lost`, { code: 'LIBSYSTEMD_JOURNAL_STREAM' });
+  });
+  return s;
+}
+
 function stream(options: StreamOptions = {}): Writable {
   const identifier = checkIdentifier(options.identifier ?? invocationShortName);
   const priority = toPriority(options.priority ?? 6, 'options.priority');
@@ -100,13 +112,13 @@ function stream(options: StreamOptions = {}): Writable {
   if (impl.transport === 'native') {
     const fd = check(impl.journalStreamFd(identifier, priority, levelPrefix), 'sd_journal_stream_fd');
     const { Socket } = require('node:net') as typeof import('node:net');
-    return new Socket({ fd, readable: false, writable: true });
+    return guard(new Socket({ fd, readable: false, writable: true }));
   }
   // Pure Node speaks the stream protocol itself.
   if (!existsSync(STDOUT_SOCKET)) throw new SystemdError(-2, 'sd_journal_stream_fd', STDOUT_SOCKET);
   const s = connectStream();
   s.write(streamHeader(identifier, priority, levelPrefix));
-  return s;
+  return guard(s);
 }
 
 export interface JournalOptions extends Partial<SenderOptions> {}
@@ -130,7 +142,9 @@ export const journal = Object.freeze({
   print,
   /**
    * A Writable whose lines become journal entries (sd_journal_stream_fd), e.g. for a child
-   * process's output. @throws SystemdError `ENOENT` when journald's stream socket is missing.
+   * process's output. If journald goes away, writes fail with EPIPE: the stream reports it once
+   * (warning LIBSYSTEMD_JOURNAL_STREAM, and 'error' for your own listeners) instead of crashing.
+   * @throws SystemdError `ENOENT` when journald's stream socket is missing.
    */
   stream,
   /** Whether stderr is connected to the journal ($JOURNAL_STREAM compared with fstat). */

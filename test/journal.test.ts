@@ -348,3 +348,32 @@ describeWith(JOURNALD_NEEDS, 'journald restarted mid-stream', () => {
     expect(stored.map((e) => e.MESSAGE)).toEqual(Array.from({ length: n }, (_, i) => `entry ${i}`));
   });
 });
+
+describeWith(JOURNALD_NEEDS, 'journald killed under a stream (EPIPE)', () => {
+  it.each(Object.keys(MODES) as Mode[])('%s: writes after journald died crash nothing; reported once', async (mode) => {
+    const j = await Journald.start();
+    try {
+      const child = j.exec(
+        process.execPath,
+        [RUN, `const s = l.journal.stream({ identifier: 'epipe' });
+          const log = l.createLogger({ identifier: 'epipe-log', captureLocation: false });
+          s.write('before\\n'); log.info('before');
+          await new Promise((r) => setTimeout(r, 600)); // journald is killed meanwhile
+          for (let i = 0; i < 50; i++) { s.write('after ' + i + '\\n'); log.info('after ' + i); await new Promise((r) => setTimeout(r, 5)); }
+          await new Promise((r) => setTimeout(r, 200));
+          out({ alive: true });`],
+        { env: { ...MODES[mode] }, timeoutMs: 30_000 },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(j.pid, 'SIGKILL');
+      const r = await child;
+      expect(r.code).toBe(0);
+      expect(r.json).toEqual({ alive: true });
+      expect((r.stderr.match(/LIBSYSTEMD_JOURNAL_STREAM/g) ?? []).length).toBe(1);
+      // Logger entries that could not reach a journald that never came back are reported too.
+      if (mode !== 'js/node') expect(r.stderr).toMatch(/journal entries were still waiting for journald at exit and are lost|LIBSYSTEMD_JOURNAL_LOST/);
+    } finally {
+      j.stop();
+    }
+  });
+});

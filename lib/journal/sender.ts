@@ -5,6 +5,7 @@
  * sealed memfd, as libsystemd does. Past the bound, losses are counted and reported once per
  * episode, never silently.
  */
+import { writeSync } from 'node:fs';
 import { SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
 import { E } from '../errors';
 import type { NativeBinding, PollWatcher } from '../native';
@@ -49,6 +50,7 @@ export class NativeJournalSender {
   private retry: NodeJS.Timeout | undefined;
   private giveUp: NodeJS.Timeout | undefined;
   private lastProgress = 0;
+  private exitHook = false;
   private warnedEpisode = false;
   private counters = { sent: 0, dropped: 0, viaMemfd: 0 };
   /** journald accepted an entry from us before: a vanished socket then means a restart. */
@@ -155,11 +157,22 @@ export class NativeJournalSender {
   /**
    * Waits for journald to have room: libuv watches the connected socket for POLLOUT (no timer,
    * no thread); while there is no socket to watch (journald restarting) a short timer retries.
-   * The watcher and timers are ref'd only while entries wait, so a finishing process flushes
-   * them first; after maxStallMs without progress the queue is given up (counted, warned).
+   * The watcher is ref'd while entries wait, so a finishing process flushes them to a slow
+   * journald first; the timers are not, so a journald that is gone does not hold the process.
+   * After maxStallMs without progress the queue is given up (counted, warned).
    */
   private wait(): void {
-    if (!this.giveUp) this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs);
+    if (!this.exitHook) {
+      // Entries still waiting when the process exits are counted and reported.
+      this.exitHook = true;
+      process.once('exit', () => {
+        const left = this.queue.length - this.head;
+        if (left > 0) writeSync(2, `libsystemd: ${left} journal entries were still waiting for journald at exit and are lost\n`);
+      });
+    }
+    // Unref'd: a finishing process waits for a slow journald (the poll watcher below is ref'd),
+    // not for one that is gone.
+    if (!this.giveUp) this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs).unref();
     if (this.fd >= 0 && !this.watcher) {
       const w = this.n.poll_start(this.fd, true, () => this.flush());
       if (w > 0) {
@@ -167,7 +180,7 @@ export class NativeJournalSender {
         return;
       }
     }
-    if (!this.watcher && !this.retry) this.retry = setTimeout(() => ((this.retry = undefined), this.flush()), 20);
+    if (!this.watcher && !this.retry) this.retry = setTimeout(() => ((this.retry = undefined), this.flush()), 20).unref();
   }
 
   private unwatch(): void {
@@ -211,7 +224,7 @@ export class NativeJournalSender {
     if (this.head >= this.queue.length) return;
     const idle = Date.now() - this.lastProgress;
     if (idle < this.options.maxStallMs) {
-      this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs - idle);
+      this.giveUp = setTimeout(() => this.checkStall(), this.options.maxStallMs - idle).unref();
       return;
     }
     const lost = this.queue.length - this.head;
