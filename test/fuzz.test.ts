@@ -4,9 +4,14 @@
  * 100,000 per area. Properties: no crash; every rejection is a TypeError with a stable code;
  * what is accepted decodes back exactly (journald's framing, PID 1's line splitting and
  * unescaping), so nothing can inject a field, an entry or an assignment; both backends agree.
+ * A sample of the accepted journal entries also goes through a real, isolated journald and is
+ * read back with journalctl -o json, field by field.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLibsystemdBackend } from '../lib/backend-libsystemd';
 import { createJsBackend } from '../lib/js/backend';
 import { frame, encodeFields, splitIovecs, validFieldName } from '../lib/journal/fields';
@@ -16,7 +21,9 @@ import { fdIsJournal } from '../lib/journal/stream';
 import { objectFields } from '../lib/journal/sanitize';
 import { encodeState } from '../lib/notify';
 import { load } from '../lib/select';
+import { FIXTURES, MODES, type Mode } from './helpers/child';
 import { describeWith } from './helpers/env';
+import { Journald, JOURNALD_NEEDS, type Entry } from './helpers/journald';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
@@ -227,4 +234,63 @@ describeWith({ linux: true }, 'fuzz: environments, both backends', () => {
     );
     delete process.env.JOURNAL_STREAM;
   });
+});
+
+describeWith(JOURNALD_NEEDS, 'fuzz: journal entries through a real journald', () => {
+  // Each sample costs a datagram and a journalctl lookup: a tenth of the runs, 100 to 2000.
+  const SAMPLES = Math.min(2000, Math.max(100, Math.round(RUNS / 10)));
+  const reserved = new Set(['TEST_ID', 'FUZZ_I']);
+  let j: Journald;
+  let dir: string;
+  beforeAll(async () => {
+    j = await Journald.start();
+    dir = mkdtempSync(join(tmpdir(), 'libsystemd-fuzz-'));
+  });
+  afterAll(() => {
+    j?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  type Wire = { s: string } | { b: string };
+  const toWire = (x: unknown): Wire => (Buffer.isBuffer(x) ? { b: x.toString('base64') } : { s: String(x) });
+  const asBytes = (v: string | number[]): Buffer => (typeof v === 'string' ? Buffer.from(v) : Buffer.from(v));
+
+  it.each(['libsystemd', 'js/native'] as Mode[])(`%s: ${SAMPLES} random accepted entries are stored exactly as sent`, async (mode) => {
+    const gen = fc.array(fc.tuple(validName, fc.oneof(value, fc.array(value, { minLength: 1, maxLength: 3 }))), { minLength: 1, maxLength: 8 });
+    const samples: Record<string, unknown>[] = [];
+    for (const pairs of fc.sample(gen, { numRuns: SAMPLES * 2, seed: SEED })) {
+      const fields = Object.fromEntries(pairs.filter(([n]) => !reserved.has(n)));
+      try {
+        encodeFields(fields); // only what the encoder accepts goes to journald
+      } catch {
+        continue;
+      }
+      samples.push(fields);
+      if (samples.length === SAMPLES) break;
+    }
+    const t = `fuzz-${mode.replace('/', '-')}-${process.pid}`;
+    const wire = samples.map((f, i) => ({ ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Array.isArray(v) ? v.map(toWire) : toWire(v)])), TEST_ID: { s: t }, FUZZ_I: { s: String(i) } }));
+    const file = join(dir, `${mode.replace('/', '-')}.json`);
+    writeFileSync(file, JSON.stringify(wire));
+    const code = `const dec = (w) => (w.b !== undefined ? Buffer.from(w.b, 'base64') : w.s);
+      const all = JSON.parse(require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8'));
+      out(all.map((e) => attempt(() => l.journal.send(Object.fromEntries(Object.entries(e).map(([k, v]) => [k, Array.isArray(v) ? v.map(dec) : dec(v)]))))));`;
+    const r = await j.exec(process.execPath, [join(FIXTURES, 'run.cjs'), code], { env: { ...MODES[mode] }, timeoutMs: 120_000 });
+    expect(r.stderr).toBe('');
+    expect((r.json as { ok?: boolean }[]).every((x) => x.ok === true)).toBe(true);
+    const stored = new Map<string, Entry>();
+    for (const e of await j.entries(`TEST_ID=${t}`)) stored.set(e.FUZZ_I as string, e);
+    expect(stored.size).toBe(samples.length);
+    samples.forEach((fields, i) => {
+      const e = stored.get(String(i));
+      expect(e, `entry ${i}`).toBeDefined();
+      for (const [name, v] of Object.entries(fields)) {
+        const want = (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(String(x))).toString('hex'));
+        const got = e![name];
+        const values = (Array.isArray(got) && typeof got[0] !== 'number' ? (got as (string | number[])[]) : [got as string | number[]]).map((x) => asBytes(x).toString('hex'));
+        // journald stores a field's repeated values as a set in its own order.
+        expect([...new Set(values)].sort(), `entry ${i} field ${name}`).toEqual([...new Set(want)].sort());
+      }
+    });
+  }, 180_000);
 });
