@@ -73,4 +73,8 @@ export const E = {
   ETIMEDOUT: 110,
   EIO: 5,
   EPROTOTYPE: 91,
+  EMSGSIZE: 90,
+  ENOBUFS: 105,
+  ENOTCONN: 107,
+  ECONNREFUSED: 111,
 } as const;

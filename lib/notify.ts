@@ -7,6 +7,7 @@
 import { constants } from 'node:os';
 import { check, invalidType, invalidValue } from './errors';
 import { nativeNotify, type NotifyImpl } from './js/notify';
+import { U64_MAX } from './js/parse';
 import { impl, load } from './select';
 
 /**
@@ -270,7 +271,7 @@ export function fdStoreRemove(name: string): boolean {
  * @throws SystemdError `ETIMEDOUT` (rejects) when the manager did not answer in time.
  */
 export async function barrier(timeoutMs: number = 5000): Promise<boolean> {
-  const usec = timeoutMs === Infinity ? (1n << 64n) - 1n : usecFromMs(timeoutMs, 'timeoutMs');
+  const usec = timeoutMs === Infinity ? U64_MAX : usecFromMs(timeoutMs, 'timeoutMs');
   warnNodeTransport();
   return check(await impl.notifyBarrier(false, usec), 'sd_notify_barrier') > 0;
 }

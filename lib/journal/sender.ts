@@ -6,16 +6,12 @@
  * episode, never silently.
  */
 import { writeSync } from 'node:fs';
-import { SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
 import { E } from '../errors';
+import { datagramSocket } from '../js/transport';
 import type { NativeBinding, PollWatcher } from '../native';
 
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
 const ADDR = Buffer.from(JOURNAL_SOCKET);
-const EMSGSIZE = 90;
-const ENOBUFS = 105;
-const ECONNREFUSED = 111;
-const ENOTCONN = 107;
 
 /** Counters a caller can read with journal.stats(). */
 export interface JournalStats {
@@ -61,10 +57,8 @@ export class NativeJournalSender {
 
   private connect(): number {
     if (this.fd >= 0) return this.fd;
-    const fd = this.n.unix_socket(SOCK_DGRAM, true);
+    const fd = datagramSocket(this.n, true);
     if (fd < 0) return fd;
-    // As libsystemd: a large send buffer lets big entries go in one datagram.
-    if (this.n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) this.n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 8 << 20);
     const rc = this.n.unix_connect(fd, ADDR);
     if (rc < 0) {
       this.n.close(fd);
@@ -85,7 +79,7 @@ export class NativeJournalSender {
     let fd = this.connect();
     if (fd < 0) return fd;
     let rc = this.n.unix_sendmsg(fd, null, entry, fds);
-    if (rc === -ECONNREFUSED || rc === -ENOTCONN) {
+    if (rc === -E.ECONNREFUSED || rc === -E.ENOTCONN) {
       // journald restarted: connect to the socket that is there now.
       this.disconnect();
       fd = this.connect();
@@ -98,7 +92,7 @@ export class NativeJournalSender {
   /** One attempt: >= 0 sent, -EAGAIN to retry later, other -errno final. */
   private attempt(entry: Buffer): number {
     const rc = this.sendmsg(entry, null);
-    if (rc >= 0 || (rc !== -EMSGSIZE && rc !== -ENOBUFS)) return rc;
+    if (rc >= 0 || (rc !== -E.EMSGSIZE && rc !== -E.ENOBUFS)) return rc;
     // Too large for a datagram: the same bytes in a sealed memfd, passed as the only content.
     const mfd = this.n.memfd_sealed('journal-entry', entry);
     if (mfd < 0) return mfd;
@@ -126,7 +120,7 @@ export class NativeJournalSender {
     if (rc === -E.EAGAIN) return this.enqueue(entry);
     // journald was there and is gone (restarting): keep the entry for the new one. A journald
     // that never comes back is given up after maxStallMs, counted and reported once.
-    if (this.everSent && (rc === -E.ENOENT || rc === -ECONNREFUSED)) {
+    if (this.everSent && (rc === -E.ENOENT || rc === -E.ECONNREFUSED)) {
       this.disconnect();
       return this.enqueue(entry);
     }
@@ -197,7 +191,7 @@ export class NativeJournalSender {
         this.wait();
         return;
       }
-      if (rc === -E.ENOENT || rc === -ECONNREFUSED) {
+      if (rc === -E.ENOENT || rc === -E.ECONNREFUSED) {
         // journald is restarting: no socket to watch; retry shortly.
         this.disconnect();
         this.wait();

@@ -4,12 +4,13 @@
  * original) and sd_journal_stream_fd (connect, SHUT_RD, header).
  */
 import { writeSync } from 'node:fs';
-import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
+import { SOCK_STREAM, SOL_SOCKET, SO_SNDBUF } from '../backend';
 import { E } from '../errors';
 import { frame, splitIovecs } from '../journal/fields';
 import { JOURNAL_SOCKET } from '../journal/sender';
 import { STDOUT_SOCKET, streamHeader } from '../journal/stream';
 import type { NativeBinding } from '../native';
+import { datagramSocket } from './transport';
 
 const SHUT_RD = 0;
 
@@ -24,9 +25,8 @@ export function nativeJournal(n: NativeBinding): JournalImpl {
 
   function socket(): number {
     if (fd >= 0) return fd;
-    const s = n.unix_socket(SOCK_DGRAM, false);
+    const s = datagramSocket(n, false);
     if (s < 0) return s;
-    if (n.setsockopt_int(s, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) n.setsockopt_int(s, SOL_SOCKET, SO_SNDBUF, 8 << 20);
     fd = s;
     return s;
   }
@@ -40,7 +40,7 @@ export function nativeJournal(n: NativeBinding): JournalImpl {
       if (s < 0) return s;
       const rc = n.unix_sendmsg(s, addr, entry, null);
       if (rc >= 0 || rc === -E.ENOENT) return 0;
-      if (rc !== -90 && rc !== -105 && rc !== -E.EAGAIN) return rc; // EMSGSIZE, ENOBUFS, EAGAIN: memfd
+      if (rc !== -E.EMSGSIZE && rc !== -E.ENOBUFS && rc !== -E.EAGAIN) return rc; // too large, or no room: memfd
       const mfd = n.memfd_sealed('journal-entry', entry);
       if (mfd < 0) return mfd;
       const r = n.unix_sendmsg(s, addr, [], [mfd]);

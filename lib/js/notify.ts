@@ -6,14 +6,13 @@
  */
 import type * as ChildProcess from 'node:child_process';
 import type * as Net from 'node:net';
-import { SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE } from '../backend';
 import { E } from '../errors';
 import type { NativeBinding } from '../native';
 import { U64_MAX } from './parse';
+import { datagramSocket } from './transport';
 
 const env = process.env;
 const SUN_PATH_MAX = 108;
-const SNDBUF_SIZE = 8 * 1024 * 1024;
 
 /**
  * sockaddr_un_set_path(): `/path` or `@abstract` (at least 2 bytes, at most 107) as the
@@ -45,10 +44,8 @@ export function nativeNotify(n: NativeBinding): NotifyImpl {
 
   function socket(): number {
     if (sock >= 0) return sock;
-    const fd = n.unix_socket(SOCK_DGRAM, false);
+    const fd = datagramSocket(n, false);
     if (fd < 0) return fd;
-    // Best effort, as fd_inc_sndbuf(): large states and many fds fit without blocking early.
-    if (n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, SNDBUF_SIZE) < 0) n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF_SIZE);
     sock = fd;
     return fd;
   }

@@ -4,7 +4,7 @@
  * fcntl, no getsockopt). Methods return >= 0 or -errno like the rest of the contract.
  */
 import { accessSync, fstatSync, type Stats } from 'node:fs';
-import { SOL_SOCKET, SO_ACCEPTCONN, SO_TYPE, type Transport } from '../backend';
+import { SOCK_DGRAM, SOL_SOCKET, SO_ACCEPTCONN, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, type Transport } from '../backend';
 import { E } from '../errors';
 import type { NativeBinding } from '../native';
 
@@ -20,6 +20,18 @@ export interface JsTransport {
   acceptsConnections(fd: number): number;
   /** getsockname() as raw sockaddr bytes; -ENOTSUP on the node transport. */
   socketName(fd: number): Buffer | number;
+}
+
+/**
+ * An AF_UNIX datagram socket with an 8 MiB send buffer, as libsystemd's fd_inc_sndbuf() sets
+ * it (SO_SNDBUFFORCE when privileged, else SO_SNDBUF, best effort): large notify states,
+ * many fds and big journal entries then fit in one datagram. The fd, or -errno.
+ */
+export function datagramSocket(n: NativeBinding, nonblocking: boolean): number {
+  const fd = n.unix_socket(SOCK_DGRAM, nonblocking);
+  if (fd < 0) return fd;
+  if (n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 8 << 20);
+  return fd;
 }
 
 /** A failed Node fs call as -errno (Node's own errno values are already negative). */
