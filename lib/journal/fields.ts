@@ -5,7 +5,7 @@
  * so nothing is silently dropped by journald and nothing can corrupt the framing.
  */
 import { basename } from 'node:path';
-import { invalidType, invalidValue } from '../errors';
+import { invalidType, invalidValue, type InvalidArgumentError } from '../errors';
 
 /** A journal value: text (UTF-8) or raw bytes. */
 export type JournalValue = string | number | bigint | boolean | Buffer | Uint8Array;
@@ -22,6 +22,20 @@ export function validFieldName(name: string): boolean {
   return NAME.test(name);
 }
 
+function checkFields(fields: JournalFields): void {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw invalidType('fields', 'an object', fields);
+}
+
+function invalidName(name: string): InvalidArgumentError {
+  return invalidValue(`field name ${JSON.stringify(name)}`, 'is not a valid journal field name (A-Z, 0-9 and _, not starting with _ or a digit, at most 64 bytes)');
+}
+
+/** journald keeps entries of 1 to JOURNAL_MAX_FIELDS fields. */
+function checkCount(count: number): void {
+  if (count === 0) throw invalidValue('fields', 'must hold at least one field');
+  if (count > JOURNAL_MAX_FIELDS) throw invalidValue('fields', `has ${count} fields; journald drops entries with more than ${JOURNAL_MAX_FIELDS}`);
+}
+
 function valueBytes(name: string, v: JournalValue): Buffer {
   const s = scalar(name, v);
   if (typeof s === 'string') return Buffer.from(s);
@@ -30,19 +44,16 @@ function valueBytes(name: string, v: JournalValue): Buffer {
 
 /** The names of the caller's fields, in order, each with its value bytes (validated). */
 export function fieldList(fields: JournalFields): [string, Buffer][] {
-  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw invalidType('fields', 'an object', fields);
+  checkFields(fields);
   const out: [string, Buffer][] = [];
   for (const name of Object.keys(fields)) {
     const v = fields[name];
     if (v === undefined) continue;
-    if (!validFieldName(name)) {
-      throw invalidValue(`field name ${JSON.stringify(name)}`, 'is not a valid journal field name (A-Z, 0-9 and _, not starting with _ or a digit, at most 64 bytes)');
-    }
+    if (!validFieldName(name)) throw invalidName(name);
     if (Array.isArray(v)) for (const item of v as readonly JournalValue[]) out.push([name, valueBytes(name, item)]);
     else out.push([name, valueBytes(name, v as JournalValue)]);
   }
-  if (out.length === 0) throw invalidValue('fields', 'must hold at least one field');
-  if (out.length > JOURNAL_MAX_FIELDS) throw invalidValue('fields', `has ${out.length} fields; journald drops entries with more than ${JOURNAL_MAX_FIELDS}`);
+  checkCount(out.length);
   return out;
 }
 
@@ -187,19 +198,16 @@ const shared = new EntryWriter();
 
 /** journal.send's fast path: validates `fields` (as fieldList does) while framing them. */
 export function encodeFields(fields: JournalFields): Buffer {
-  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw invalidType('fields', 'an object', fields);
+  checkFields(fields);
   const w = shared.reset();
   for (const name of Object.keys(fields)) {
     const v = fields[name];
     if (v === undefined) continue;
-    if (!nameCache.has(name) && !validFieldName(name)) {
-      throw invalidValue(`field name ${JSON.stringify(name)}`, 'is not a valid journal field name (A-Z, 0-9 and _, not starting with _ or a digit, at most 64 bytes)');
-    }
+    if (!nameCache.has(name) && !validFieldName(name)) throw invalidName(name);
     if (Array.isArray(v)) for (const item of v as readonly JournalValue[]) w.value(name, scalar(name, item));
     else w.value(name, scalar(name, v as JournalValue));
   }
-  if (w.count === 0) throw invalidValue('fields', 'must hold at least one field');
-  if (w.count > JOURNAL_MAX_FIELDS) throw invalidValue('fields', `has ${w.count} fields; journald drops entries with more than ${JOURNAL_MAX_FIELDS}`);
+  checkCount(w.count);
   return w.finish();
 }
 
