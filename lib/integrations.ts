@@ -5,6 +5,11 @@
 import { logList, toPriority, type PriorityName } from './journal';
 import { errorFields, flatten, stackChain, type FieldList } from './journal/sanitize';
 
+/** The loss counter of the pino or winston transport. */
+export function transportLosses(who: string): LossCounter {
+  return new LossCounter((reason) => `libsystemd (${who}): an entry could not be sent to the journal (${reason}); losses are counted`);
+}
+
 export type LevelMap = Readonly<Record<string | number, number | PriorityName>>;
 
 /** Resolves a user's level map once: every value checked as a priority. */
@@ -39,20 +44,26 @@ export function serializedErrorFields(err: unknown, out: FieldList, withMessage:
   out.push(['STACK_TRACE', stack]);
 }
 
-/** Sends an entry for a transport; a failure is counted and reported once, never thrown. */
+/** Sends an entry for a logger or transport; a failure is counted and reported once, never thrown. */
 export class LossCounter {
   lost = 0;
-  private warned = false;
-  constructor(private readonly who: string) {}
+  /**
+   * @param warning the warning's text for the failure's reason.
+   * @param once shared by counters that warn once between them (default: this counter alone).
+   */
+  constructor(
+    private readonly warning: (reason: string) => string,
+    private readonly once = { warned: false },
+  ) {}
 
   send(list: FieldList, identifier: string): void {
     try {
       if (logList(list, identifier) < 0) throw new Error('journald refused the entry');
     } catch (err) {
       this.lost++;
-      if (!this.warned) {
-        this.warned = true;
-        process.emitWarning(`libsystemd (${this.who}): an entry could not be sent to the journal (${(err as Error).message}); losses are counted`, { code: 'LIBSYSTEMD_JOURNAL_LOST' });
+      if (!this.once.warned) {
+        this.once.warned = true;
+        process.emitWarning(this.warning((err as Error).message), { code: 'LIBSYSTEMD_JOURNAL_LOST' });
       }
     }
   }

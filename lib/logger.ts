@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { invalidType } from './errors';
 import { invocationShortName } from './journal/fields';
 import { errorFields, mergeDefaults, objectFields, PRIORITY_TEXT, type FieldList } from './journal/sanitize';
-import { logList } from './journal';
+import { LossCounter } from './integrations';
 
 export interface LoggerOptions {
   /** SYSLOG_IDENTIFIER; default the script's name (`server` for `node server.js`), not `node`. */
@@ -97,7 +97,8 @@ const LEVELS = [
 ] as const;
 
 const RESERVED = new Set(['MESSAGE', 'PRIORITY', 'SYSLOG_IDENTIFIER']);
-let warned = false;
+// One warning for all loggers of the process.
+const loggersWarned = { warned: false };
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
@@ -106,9 +107,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const capture = options.captureLocation ?? true;
   const defaults: FieldList = [];
   objectFields(options.fields, defaults);
-  let lost = 0;
+  const losses = new LossCounter((reason) => `libsystemd: a log entry could not be sent to the journal (${reason}); losses are counted in logger.lost`, loggersWarned);
 
-  const logger = { get lost() { return lost; } } as Logger;
+  const logger = { get lost() { return losses.lost; } } as Logger;
   for (const [name, priority] of LEVELS) {
     const method: LogMethod = function (message, fields) {
       const list: FieldList = [];
@@ -130,15 +131,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         for (let i = list.length - 1; i >= fixed; i--) if (RESERVED.has(list[i]![0])) list.splice(i, 1);
       }
       mergeDefaults(list, defaults);
-      try {
-        if (logList(list, identifier) < 0) throw new Error('journald refused the entry');
-      } catch (err) {
-        lost++;
-        if (!warned) {
-          warned = true;
-          process.emitWarning(`libsystemd: a log entry could not be sent to the journal (${(err as Error).message}); losses are counted in logger.lost`, { code: 'LIBSYSTEMD_JOURNAL_LOST' });
-        }
-      }
+      losses.send(list, identifier);
     };
     (logger as unknown as Record<string, LogMethod>)[name] = method;
   }

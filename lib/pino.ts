@@ -7,7 +7,7 @@
  * timestamp); `pid` and `hostname` are dropped (journald records trusted ones).
  */
 import { Writable } from 'node:stream';
-import { LossCounter, resolveLevelMap, serializedErrorFields, type LevelMap } from './integrations';
+import { resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
 import { journal } from './journal';
 import { flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
 import { scriptName } from './logger';
@@ -21,7 +21,7 @@ function build(options: build.Options = {}): Writable {
   const levels = resolveLevelMap(options.levelMap);
   const defaults: FieldList = [];
   objectFields(options.fields, defaults);
-  const counter = new LossCounter('pino');
+  const counter = transportLosses('pino');
   const messageKey = options.messageKey ?? 'msg';
   if (options.maxQueueBytes !== undefined || options.maxStallMs !== undefined) journal.configure(options);
 

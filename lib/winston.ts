@@ -5,7 +5,7 @@
  * keep their stack (and cause chain) as in createLogger.
  */
 import TransportStream = require('winston-transport');
-import { LossCounter, resolveLevelMap, serializedErrorFields, type LevelMap } from './integrations';
+import { resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
 import { errorFields, flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
 import { scriptName } from './logger';
 
@@ -21,7 +21,7 @@ class JournaldTransport extends TransportStream {
   // Not `levels`: winston sets that property on its transports.
   private readonly levelPriorities: Map<string, number>;
   private readonly defaultFields: FieldList = [];
-  private readonly counter = new LossCounter('winston');
+  private readonly counter = transportLosses('winston');
 
   constructor(options: JournaldTransport.Options = {}) {
     super(options);
