@@ -6,7 +6,7 @@ import type { Socket as DgramSocket } from 'node:dgram';
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ListenOptions, Server as NetServer, Socket as NetSocket } from 'node:net';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from './backend';
-import { check, invalidType, invalidValue, SystemdError } from './errors';
+import { check, E, invalidType, invalidValue, SystemdError } from './errors';
 import { impl, load } from './select';
 
 /** The first passed fd (SD_LISTEN_FDS_START). */
@@ -298,13 +298,12 @@ export function bindDatagram(socket: DgramSocket, selector?: string | number, ca
   if (!found) return undefined;
   // The type can only be checked with getsockopt (native transport); Node's bind() reports the rest.
   if (impl.transport === 'native' && !isSocket(found.fd, { type: 'dgram' })) {
-    throw new SystemdError(-EPROTOTYPE, 'sd_is_socket', `fd ${found.fd} (${found.name}) is not a datagram socket`);
+    throw new SystemdError(-E.EPROTOTYPE, 'sd_is_socket', `fd ${found.fd} (${found.name}) is not a datagram socket`);
   }
   socket.bind({ fd: found.fd }, callback);
   return socket;
 }
 
-const EPROTOTYPE = 91;
 
 /**
  * For `Accept=yes` (inetd-style) services: fd 3 as a connected `net.Socket`, or `undefined`
