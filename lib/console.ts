@@ -9,7 +9,7 @@ import { formatWithOptions } from 'node:util';
 import { capabilities } from './capabilities';
 import { journal, logList } from './journal';
 import { errorFields, type FieldList } from './journal/sanitize';
-import { callerLocation, scriptName } from './logger';
+import { pushCallerLocation, scriptName } from './logger';
 
 type Method = 'error' | 'warn' | 'info' | 'log' | 'debug';
 const PRIORITIES: Readonly<Record<Method, string>> = { error: '3', warn: '4', info: '6', log: '6', debug: '7' };
@@ -44,12 +44,7 @@ export function installConsole(options: ConsoleOptions = {}): boolean {
       const list: FieldList = [['MESSAGE', formatWithOptions({ colors: false }, ...args)], ['PRIORITY', PRIORITIES[method]], ['SYSLOG_IDENTIFIER', identifier]];
       const err = args.find((a): a is Error => a instanceof Error);
       if (err) errorFields(err, list, false);
-      if (capture) {
-        const loc = callerLocation(replacement);
-        if (loc.file) list.push(['CODE_FILE', loc.file]);
-        if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
-        if (loc.func) list.push(['CODE_FUNC', loc.func]);
-      }
+      if (capture) pushCallerLocation(list, replacement);
       try {
         if (logList(list, identifier) > 0) return;
       } catch {

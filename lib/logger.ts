@@ -53,7 +53,7 @@ interface Location {
 }
 
 /** The first stack frame above `below` (V8 CallSites; file:// URLs of ES modules become paths). */
-export function callerLocation(below: Function): Location {
+function callerLocation(below: Function): Location {
   const prepare = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   const holder: { stack?: NodeJS.CallSite[] } = {};
@@ -80,6 +80,14 @@ export function callerLocation(below: Function): Location {
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
   }
+}
+
+/** Appends CODE_FILE, CODE_LINE and CODE_FUNC of the caller of `below` (those it can tell). */
+export function pushCallerLocation(list: FieldList, below: Function): void {
+  const loc = callerLocation(below);
+  if (loc.file) list.push(['CODE_FILE', loc.file]);
+  if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
+  if (loc.func) list.push(['CODE_FUNC', loc.func]);
 }
 
 const LEVELS = [
@@ -117,12 +125,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       else list.push(['MESSAGE', typeof message === 'string' ? message : String(message)]);
       list.push(['PRIORITY', PRIORITY_TEXT[priority]!]);
       list.push(['SYSLOG_IDENTIFIER', identifier]);
-      if (capture) {
-        const loc = callerLocation(method);
-        if (loc.file) list.push(['CODE_FILE', loc.file]);
-        if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
-        if (loc.func) list.push(['CODE_FUNC', loc.func]);
-      }
+      if (capture) pushCallerLocation(list, method);
       // The call's own fields, then the defaults it does not override; MESSAGE, PRIORITY and
       // SYSLOG_IDENTIFIER come from the call itself.
       const fixed = list.length;

@@ -8,7 +8,8 @@
  */
 import { watchdog as ping, notify, ready as sdReady, stopping as sdStopping, watchdogUsec } from '../notify';
 import { logList } from '../journal';
-import { callerLocation, scriptName } from '../logger';
+import type { FieldList } from '../journal/sanitize';
+import { pushCallerLocation, scriptName } from '../logger';
 
 function quietly(fn: () => unknown): undefined {
   try {
@@ -73,15 +74,12 @@ const identifier = scriptName();
 function print(priority: number, parts: readonly unknown[], below: Function): void {
   quietly(() => {
     const message = parts.length === 1 && Array.isArray(parts[0]) ? (parts[0] as unknown[]).join(' ') : parts.map(String).join(' ');
-    const list: [string, string][] = [
+    const list: FieldList = [
       ['MESSAGE', message],
       ['PRIORITY', String(priority)],
       ['SYSLOG_IDENTIFIER', identifier],
     ];
-    const loc = callerLocation(below);
-    if (loc.file) list.push(['CODE_FILE', loc.file]);
-    if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
-    if (loc.func) list.push(['CODE_FUNC', loc.func]);
+    pushCallerLocation(list, below);
     logList(list, identifier);
   });
 }
