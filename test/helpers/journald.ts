@@ -137,12 +137,24 @@ export class Journald {
   /**
    * Stops journald (SIGTERM, waits for it to exit) and, `downMs` later, starts a new one in the
    * same mount namespace, which `holder` (a process inside it) keeps alive meanwhile.
+   *
+   * Datagrams still unread in journald's socket when it exits die with that socket: under
+   * systemd the socket belongs to PID 1 (systemd-journald.socket) and survives the restart, but
+   * not here. So the holder (the writer) is paused while journald reads what was sent
+   * (journalctl --sync waits for the socket's queue) and is stopped, then resumed to log into
+   * the gap.
    */
   async restart(holder: number, downMs: number): Promise<void> {
     const old = this.child;
     const exited = new Promise((r) => old.once('exit', r));
-    old.kill('SIGTERM');
-    await exited;
+    process.kill(holder, 'SIGSTOP');
+    try {
+      await run('journalctl', ['--sync'], { wrap: this.wrap });
+      old.kill('SIGTERM');
+      await exited;
+    } finally {
+      process.kill(holder, 'SIGCONT');
+    }
     await new Promise((r) => setTimeout(r, downMs));
     this.child = spawn('nsenter', [`--target=${holder}`, '--mount', '--', which('systemd-journald')!], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
