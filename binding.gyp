@@ -9,6 +9,7 @@
             "src/common.cc",
             "src/daemon.cc",
             "src/journal.cc",
+            "src/journal_queue.cc",
             "src/libsystemd.cc",
             "src/poll.cc",
             "src/unix.cc"

@@ -2,7 +2,7 @@
  * What the pino and winston transports share: level → priority maps, Error objects (live or
  * serialised by pino) → the logger's error fields, and loss accounting that warns once.
  */
-import { logList, toPriority, type PriorityName } from './journal';
+import { journal, logList, toPriority, type PriorityName } from './journal';
 import { errorFields, flatten, stackChain, type FieldList } from './journal/sanitize';
 
 /** The loss counter of the pino or winston transport. */
@@ -67,4 +67,15 @@ export class LossCounter {
       }
     }
   }
+}
+
+/**
+ * For a transport's end: calls `done` once every entry handed over so far has left the process
+ * (journal.flush), or after `timeoutMs` (the exit drain then delivers or reports the rest).
+ */
+export function flushThen(done: () => void, timeoutMs = 5000): void {
+  journal.flush(timeoutMs).then(
+    () => done(),
+    () => done(),
+  );
 }

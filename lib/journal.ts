@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
 import { encodeFields, EntryWriter, fieldList, invocationShortName, type JournalFields } from './journal/fields';
-import { NativeJournalSender, type JournalStats, type SenderOptions } from './journal/sender';
+import { NativeJournalSender, SENDER_DEFAULTS, type JournalStats, type SenderOptions } from './journal/sender';
 import { checkIdentifier, connectStream, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
 import { impl, load } from './select';
 
@@ -37,7 +37,9 @@ export function toPriority(p: unknown, name = 'priority'): number {
   throw invalidValue(name, `must be 0-7 or a level name (${Object.keys(PRIORITIES).join(', ')}), received ${JSON.stringify(p)}`);
 }
 
-const sender = load.binding ? new NativeJournalSender(load.binding) : undefined;
+// Created on first use: a process that never logs pays nothing for it.
+let senderInstance: NativeJournalSender | undefined;
+const getSender = (): NativeJournalSender | undefined => (load.binding ? (senderInstance ??= new NativeJournalSender(load.binding)) : undefined);
 let fallbackInstance: StreamFallback | undefined;
 const fallback = (): StreamFallback => (fallbackInstance ??= new StreamFallback());
 
@@ -48,6 +50,7 @@ const writer = new EntryWriter();
  * behind a stalled journald), 0 no journal, or -errno.
  */
 export function sendList(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
+  const sender = getSender();
   if (sender) {
     const w = writer.reset();
     for (const [name, value] of list) w.value(name, value);
@@ -67,12 +70,13 @@ function textFallback(list: readonly (readonly [string, string | Buffer])[], ide
  */
 export function logList(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
   const rc = sendList(list, identifier);
-  if (rc === 0 && sender) textFallback(list, identifier);
+  if (rc === 0 && load.binding) textFallback(list, identifier);
   return rc;
 }
 
 function send(fields: JournalFields): boolean {
   // The native transport frames while validating, in one pass into a reused buffer.
+  const sender = getSender();
   if (sender) return check(sender.send(encodeFields(fields)), 'sd_journal_sendv') > 0;
   return check(sendList(fieldList(fields)), 'sd_journal_sendv') > 0;
 }
@@ -123,6 +127,24 @@ function stream(options: StreamOptions = {}): Writable {
 
 export interface JournalOptions extends Partial<SenderOptions> {}
 
+const NO_STATS: JournalStats = Object.freeze({ sent: 0, queued: 0, queuedBytes: 0, dropped: 0, viaMemfd: 0, blockedCalls: 0, blockedMs: 0 });
+
+function flush(timeoutMs?: number): Promise<JournalStats> {
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) throw invalidValue('timeoutMs', `must be a non-negative number, received ${String(timeoutMs)}`);
+  const sender = getSender();
+  if (sender) return sender.flush(timeoutMs);
+  if (!fallbackInstance) return Promise.resolve(NO_STATS);
+  const done = fallbackInstance.flush().then(() => NO_STATS);
+  if (timeoutMs === undefined) return done;
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new SystemdError(-110, 'journal.flush', `lines still pending after ${timeoutMs} ms`)), timeoutMs);
+    void done.then((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+}
+
 /** The journal: structured entries (native protocol) and streams (stdout protocol). */
 export const journal = Object.freeze({
   /**
@@ -151,16 +173,28 @@ export const journal = Object.freeze({
   stderrIsJournal: (): boolean => fdIsJournal(2),
   /** Whether stdout is connected to the journal. */
   stdoutIsJournal: (): boolean => fdIsJournal(1),
-  /** Entries sent, queued (journald stalled), dropped, and sent through a memfd. */
-  stats: (): JournalStats => sender?.stats() ?? { sent: 0, queued: 0, queuedBytes: 0, dropped: 0, viaMemfd: 0 },
-  /** Sets the queue bound (`maxQueueBytes`) and how long a stalled journald is waited for (`maxStallMs`). */
+  /** Entries sent, queued (journald busy or stalled), dropped, sent through a memfd, and waits at the bound. */
+  stats: (): JournalStats => getSender()?.stats() ?? NO_STATS,
+  /**
+   * Resolves (with the stats) once every entry sent so far has left the process: delivered to
+   * journald, or dropped and counted. Never blocks the event loop.
+   * @throws SystemdError `ETIMEDOUT` (rejects) after `timeoutMs`, with the count still queued.
+   */
+  flush,
+  /**
+   * Sets the queue bound (`maxQueueBytes`, default 16 MiB), how long a call at the bound waits
+   * for journald's progress before dropping (`maxBlockMs`, 1 s), how long a stalled queue is
+   * kept (`maxStallMs`, 30 s), and how long the exit drain waits without progress (`exitTimeoutMs`, 5 s).
+   */
   configure(options: JournalOptions): void {
-    if (!sender) return;
-    for (const k of ['maxQueueBytes', 'maxStallMs'] as const) {
+    if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+    const next: Partial<SenderOptions> = {};
+    for (const k of Object.keys(SENDER_DEFAULTS) as (keyof SenderOptions)[]) {
       const v = options[k];
       if (v === undefined) continue;
       if (typeof v !== 'number' || !(v >= 0)) throw invalidValue(`options.${k}`, `must be a non-negative number, received ${String(v)}`);
-      sender.options[k] = v;
+      next[k] = v;
     }
+    getSender()?.configure(next);
   },
 });

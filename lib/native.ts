@@ -10,7 +10,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 4;
+export const BINDING_VERSION = 5;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -33,6 +33,17 @@ export interface NativeBinding {
   // sd-journal (journal.cc)
   journal_sendv(fields: Buffer | readonly Buffer[]): number;
   journal_stream_fd(identifier: string | null, priority: number, levelPrefix: boolean): number;
+  // the journal sender (journal_queue.cc): one per environment
+  jq_init(path: Buffer, events: (kind: number, value: number) => void): void;
+  /** 1 sent, queued or counted; 2 dropped, first of a stall episode; 0 no journal socket; -errno. */
+  jq_send(entry: Buffer): number;
+  jq_stats(): Record<'sent' | 'queued' | 'queuedBytes' | 'dropped' | 'viaMemfd' | 'blockedCalls' | 'blockedMs' | 'accepted' | 'done', number>;
+  /** A negative value keeps the current setting. */
+  jq_configure(maxQueueBytes: number, maxStallMs: number, maxBlockMs: number, exitTimeoutMs: number): void;
+  /** true: `done` already reached target; else events(1, done) once it does. 0 cancels. */
+  jq_notify_at(target: number): boolean;
+  /** Synchronous flush until empty or no progress for timeoutMs: entries still queued. */
+  jq_drain(timeoutMs: number): number;
   // raw primitives for the js backend (unix.cc)
   unix_socket(type: number, nonblock: boolean): number;
   unix_bind(fd: number, path: Buffer): number;

@@ -7,7 +7,7 @@
  * timestamp); `pid` and `hostname` are dropped (journald records trusted ones).
  */
 import { Writable } from 'node:stream';
-import { resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
+import { flushThen, resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
 import { journal } from './journal';
 import { flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
 import { scriptName } from './logger';
@@ -23,7 +23,7 @@ function build(options: build.Options = {}): Writable {
   objectFields(options.fields, defaults);
   const counter = transportLosses('pino');
   const messageKey = options.messageKey ?? 'msg';
-  if (options.maxQueueBytes !== undefined || options.maxStallMs !== undefined) journal.configure(options);
+  journal.configure({ maxQueueBytes: options.maxQueueBytes, maxStallMs: options.maxStallMs, exitTimeoutMs: options.exitTimeoutMs });
 
   function priority(level: unknown): number {
     const own = levels.get(String(level));
@@ -74,10 +74,12 @@ function build(options: build.Options = {}): Writable {
       }
       done();
     },
+    // pino's worker ends the stream when the main thread ends (and waits for 'close'): the
+    // records are in the journal by then, or reported by the exit drain.
     final(done) {
       if (pending.trim() !== '') record(pending);
       pending = '';
-      done();
+      flushThen(() => done(), options.exitTimeoutMs);
     },
   });
   return Object.assign(stream, { get lost() { return counter.lost; } });
@@ -102,6 +104,8 @@ namespace build {
     readonly maxQueueBytes?: number;
     /** How long a stalled journald is waited for before queued entries are dropped (default 30 s). */
     readonly maxStallMs?: number;
+    /** At the end, how long to wait for journald without progress before reporting the rest lost (default 5 s). */
+    readonly exitTimeoutMs?: number;
   }
 }
 

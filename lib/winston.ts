@@ -5,7 +5,7 @@
  * keep their stack (and cause chain) as in createLogger.
  */
 import TransportStream = require('winston-transport');
-import { resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
+import { flushThen, resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
 import { errorFields, flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
 import { scriptName } from './logger';
 
@@ -28,6 +28,11 @@ class JournaldTransport extends TransportStream {
     this.journalIdentifier = options.identifier ?? scriptName();
     this.levelPriorities = resolveLevelMap(options.levelMap);
     objectFields(options.fields, this.defaultFields);
+  }
+
+  /** logger.end(): 'finish' once every entry is in the journal (or reported by the exit drain). */
+  override _final(callback: (error?: Error | null) => void): void {
+    flushThen(() => callback());
   }
 
   /** Entries that could not be handed to journald. */

@@ -6,13 +6,14 @@
 #include "common.h"
 #include "daemon.h"
 #include "journal.h"
+#include "journal_queue.h"
 #include "poll.h"
 #include "unix.h"
 
 namespace {
 
 // Bumped whenever an export's signature changes; lib/native.ts refuses any other value.
-constexpr int kBindingVersion = 4;
+constexpr int kBindingVersion = 5;
 
 // libsystemd_open(soname: string): string | null  null when loaded, else the dlopen error.
 //   The first call in the process decides (dlopen is process-wide); this env keeps the table.
@@ -42,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("libsystemd_symbols", Napi::Function::New(env, LibsystemdSymbols, "libsystemd_symbols"));
   RegisterDaemon(env, exports);
   RegisterJournal(env, exports);
+  RegisterJournalQueue(env, exports);
   RegisterUnix(env, exports);
   RegisterPoll(env, exports);
   return exports;

@@ -10,6 +10,7 @@
 #include "libsystemd.h"
 
 struct Watcher;
+struct JournalQueue;
 
 // One per Node environment (main thread, each worker): no mutable statics elsewhere.
 struct AddonState {
@@ -17,6 +18,8 @@ struct AddonState {
   // poll watchers by id (JavaScript holds the id, not a pointer): see poll.cc
   std::unordered_map<int32_t, Watcher*> watchers;
   int32_t next_watcher = 1;
+  // the journal sender of this environment (journal_queue.cc); it owns its own teardown
+  JournalQueue* journal_queue = nullptr;
 };
 
 inline const sd::Api* Api(const Napi::Env& env) { return env.GetInstanceData<AddonState>()->api; }

@@ -1,6 +1,8 @@
 // poll.cc: poll_start / poll_stop over uv_poll_t on the environment's own event loop.
 // The watcher holds the loop open while active (as any pending I/O does) and is closed when
-// stopped or when the environment is torn down (worker exit).
+// stopped or when the environment is torn down (worker exit). Each watcher holds an async
+// cleanup hook until its close callback has run: Node unloads an addon that only a worker
+// loaded when that worker's environment ends, and a close callback must not outlive the code.
 #include "glibc_compat.h"
 #include "poll.h"
 
@@ -12,10 +14,6 @@
 
 #include "common.h"
 
-namespace {
-
-}  // namespace
-
 struct Watcher {
   uv_poll_t handle;
   napi_env env = nullptr;
@@ -23,11 +21,18 @@ struct Watcher {
   bool active = false;
   bool closing = false;
   int32_t id = 0;
+  napi_async_cleanup_hook_handle hook = nullptr;
 };
 
 namespace {
 
-void OnClose(uv_handle_t* h) { delete static_cast<Watcher*>(h->data); }
+// The last callback of a watcher: only now may Node finish tearing the environment down.
+void OnClose(uv_handle_t* h) {
+  Watcher* w = static_cast<Watcher*>(h->data);
+  napi_async_cleanup_hook_handle hook = w->hook;
+  delete w;
+  if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
+}
 
 void Close(Watcher* w) {
   if (w->closing) return;
@@ -66,7 +71,11 @@ void OnEvent(uv_poll_t* h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-void CleanupHook(void* arg) { Close(static_cast<Watcher*>(arg)); }
+void CleanupHook(napi_async_cleanup_hook_handle, void* arg) {
+  Watcher* w = static_cast<Watcher*>(arg);
+  w->callback.Reset();
+  Close(w);
+}
 
 // poll_start(fd: number, writable: boolean, callback: (events: number) => void): number
 //   a watcher id > 0 (pass it to poll_stop), or a negative uv error; the callback gets the uv
@@ -87,7 +96,7 @@ Napi::Value PollStart(const Napi::CallbackInfo& info) {
   w->active = true;
   uv_poll_start(&w->handle, writable ? UV_WRITABLE : UV_READABLE, OnEvent);
   Watcher* raw = w.release();
-  napi_add_env_cleanup_hook(env, CleanupHook, raw);
+  napi_add_async_cleanup_hook(env, CleanupHook, raw, &raw->hook);
   // JavaScript only holds an id: lifetime is managed by poll_stop / the cleanup hook.
   AddonState* state = env.GetInstanceData<AddonState>();
   raw->id = state->next_watcher++;
@@ -103,8 +112,8 @@ Napi::Value PollStop(const Napi::CallbackInfo& info) {
   if (it == state->watchers.end()) return env.Undefined();
   Watcher* w = it->second;
   state->watchers.erase(it);
+  // The hook stays registered until the close callback has run (OnClose removes it).
   if (!w->closing) {
-    napi_remove_env_cleanup_hook(env, CleanupHook, w);
     w->callback.Reset();
     Close(w);
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common.h"
+#include "journal_queue.h"
 
 #ifndef MFD_ALLOW_SEALING
 #define MFD_ALLOW_SEALING 0x0002U
@@ -33,6 +34,32 @@
 #define F_SEAL_GROW 0x0004
 #define F_SEAL_WRITE 0x0008
 #endif
+
+int MemfdSealedFd(const char* name, const struct iovec* iov, size_t n) {
+  int fd = static_cast<int>(syscall(SYS_memfd_create, name, MFD_ALLOW_SEALING | MFD_CLOEXEC));
+  if (fd < 0) return -errno;
+  for (size_t i = 0; i < n; i++) {
+    const char* p = static_cast<const char*>(iov[i].iov_base);
+    size_t left = iov[i].iov_len;
+    while (left > 0) {
+      ssize_t w = write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        int e = w < 0 ? errno : EIO;
+        close(fd);
+        return -e;
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
 
 namespace {
 
@@ -325,29 +352,7 @@ Napi::Value MemfdSealed(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::vector<struct iovec> iov;
   ArgIovecs(info, 1, &iov);
-  int fd = static_cast<int>(syscall(SYS_memfd_create, name.c_str(), MFD_ALLOW_SEALING | MFD_CLOEXEC));
-  if (fd < 0) return Errno(env, errno);
-  for (const struct iovec& v : iov) {
-    const char* p = static_cast<const char*>(v.iov_base);
-    size_t left = v.iov_len;
-    while (left > 0) {
-      ssize_t n = write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int e = n < 0 ? errno : EIO;
-        close(fd);
-        return Errno(env, e);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-  }
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
-    int e = errno;
-    close(fd);
-    return Errno(env, e);
-  }
-  return Napi::Number::New(env, fd);
+  return Napi::Number::New(env, MemfdSealedFd(name.c_str(), iov.data(), iov.size()));
 }
 
 // pipe(): [readFd, writeFd] | number  both close-on-exec, or -errno

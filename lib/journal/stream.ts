@@ -60,6 +60,13 @@ const NAMES = ['EMERG', 'ALERT', 'CRIT', 'ERR', 'WARNING', 'NOTICE', 'INFO', 'DE
 /** Where entries go when no datagram can be sent, chosen once (and again if it breaks). */
 export class StreamFallback {
   private sockets = new Map<string, Socket>();
+  private pending = 0;
+  private idle: (() => void)[] = [];
+
+  /** Resolves once every line written so far has been handed to journald's socket. */
+  flush(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
 
   /** Writes one entry as text. Returns true when journald will store it. */
   write(list: readonly [string, Buffer][], defaultIdentifier: string): boolean {
@@ -79,7 +86,15 @@ export class StreamFallback {
       return true;
     }
     if (existsSync(STDOUT_SOCKET)) {
-      this.socket(identifier.replace(/[\n\0]/g, ' ').slice(0, 254)).write(prefixLines(body, priority));
+      const s = this.socket(identifier.replace(/[\n\0]/g, ' ').slice(0, 254));
+      // Held open while a write is pending, so a process that ends naturally delivers it first.
+      this.pending++;
+      s.ref();
+      s.write(prefixLines(body, priority), () => {
+        if (--this.pending > 0) return;
+        for (const x of this.sockets.values()) x.unref();
+        for (const done of this.idle.splice(0)) done();
+      });
       return true;
     }
     // No journal at all: a line for a person (the caller's source location is left out).

@@ -2,7 +2,7 @@
  * Child-process helpers: env and fds are process-global and a loaded .node cannot be unloaded,
  * so behaviour that depends on them runs in a fresh `node` with its own env and stdio array.
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -29,6 +29,27 @@ export interface ChildOptions {
   readonly input?: string;
   /** Prefix the command (e.g. nsenter into a journald's mount namespace). */
   readonly wrap?: readonly string[];
+  /**
+   * Talks to the running child (stdin is a pipe): e.g. waits for its own "ready" line before
+   * acting, instead of guessing with a delay.
+   */
+  readonly interact?: (child: ChildProcess) => void;
+}
+
+/** Resolves when the child has printed `line` (a whole line) on stdout. */
+export function lineFrom(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer | string) => {
+      seen += d.toString();
+      if (seen.split('\n').includes(line)) {
+        child.stdout!.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('close', () => reject(new Error(`the child ended without printing ${JSON.stringify(line)}: ${seen.slice(-500)}`)));
+  });
 }
 
 function buildEnv(extra: ChildOptions['env']): NodeJS.ProcessEnv {
@@ -55,7 +76,7 @@ export function run(cmd: string, args: readonly string[], opts: ChildOptions = {
     argv = [...opts.wrap.slice(1), file, ...argv];
     file = opts.wrap[0]!;
   }
-  const stdio: StdioOptions = [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.fds ?? [])];
+  const stdio: StdioOptions = [opts.input === undefined && !opts.interact ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.fds ?? [])];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(file, argv, { env: buildEnv(opts.env), stdio, cwd: opts.cwd ?? ROOT });
     let stdout = '';
@@ -75,6 +96,10 @@ export function run(cmd: string, args: readonly string[], opts: ChildOptions = {
       }
       resolvePromise({ code, signal, stdout, stderr, json });
     });
+    if (opts.interact) {
+      child.stdin!.on('error', () => {});
+      opts.interact(child);
+    }
     if (opts.input !== undefined) {
       // A child that exits without reading its input must not fail the test with EPIPE.
       child.stdin!.on('error', () => {});

@@ -26,8 +26,12 @@ ForwardToWall=no
 `;
 
 // Runs as PID 1 of nothing in particular: just a shell in a new mount namespace that builds the
-// private mounts and execs journald in the foreground (so its pid is the one we spawned).
+// private mounts and execs journald in the foreground (so its pid is the one we spawned). With a
+// queue length ($3), the namespace has its own network namespace too, where
+// net.unix.max_dgram_qlen (per network namespace, read when journald creates its socket) is set
+// without touching the host's value. Clients outside reach the socket by its path all the same.
 const SETUP = `set -e
+if [ -n "$3" ]; then echo "$3" > /proc/sys/net/unix/max_dgram_qlen; fi
 mount --make-rprivate /
 mount -t tmpfs -o mode=0755,size=256m tmpfs /run
 mkdir -p /run/systemd/journal /run/log
@@ -50,11 +54,17 @@ export class Journald {
     return this.child.pid!;
   }
 
-  static async start(): Promise<Journald> {
+  /**
+   * @param options.dgramQlen net.unix.max_dgram_qlen for journald's sockets (10 on this unbooted
+   *   machine, 512 on a booted host), set inside a private network namespace.
+   */
+  static async start(options: { dgramQlen?: number } = {}): Promise<Journald> {
     const dir = mkdtempSync(join(tmpdir(), 'libsystemd-journald-'));
     writeFileSync(join(dir, 'journald.conf'), CONF);
     const bin = which('systemd-journald')!;
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', SETUP, 'sh', join(dir, 'journald.conf'), bin], {
+    const qlen = options.dgramQlen === undefined ? '' : String(options.dgramQlen);
+    const ns = qlen ? ['--mount', '--net'] : ['--mount'];
+    const child = spawn('unshare', [...ns, '--propagation', 'private', '--', '/bin/sh', '-c', SETUP, 'sh', join(dir, 'journald.conf'), bin, qlen], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -88,6 +98,12 @@ export class Journald {
   /** Runs a command inside the namespace (it sees this journald's sockets). */
   exec(cmd: string, args: readonly string[], opts: ChildOptions = {}): Promise<ChildResult> {
     return run(cmd, args, { ...opts, wrap: this.wrap });
+  }
+
+  /** net.unix.max_dgram_qlen as journald's network namespace sees it. */
+  async dgramQlen(): Promise<number> {
+    const r = await run('nsenter', [`--target=${this.pid}`, '--net', '--', 'cat', '/proc/sys/net/unix/max_dgram_qlen']);
+    return Number(r.stdout.trim());
   }
 
   /** Entries matching journalctl arguments (e.g. `TEST_ID=abc`), oldest first. */
@@ -162,6 +178,12 @@ export class Journald {
       if (Date.now() > deadline) throw new Error('the new journald did not start');
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Calls `fn` once this journald has exited (at once if it already has). */
+  onExit(fn: () => void): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) fn();
+    else this.child.once('exit', fn);
   }
 
   /** SIGSTOP / SIGCONT the journald process (stall tests). */
