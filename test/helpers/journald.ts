@@ -13,11 +13,11 @@ import { which, type Needs } from './env';
 
 export const JOURNALD_NEEDS: Needs = { linux: true, root: true, bins: ['unshare', 'nsenter', 'journalctl', 'systemd-journald'] };
 
-const CONF = `[Journal]
+const conf = (maxUseMb: number) => `[Journal]
 Storage=volatile
 RateLimitIntervalSec=0
-RuntimeMaxUse=200M
-RuntimeMaxFileSize=64M
+RuntimeMaxUse=${maxUseMb}M
+RuntimeMaxFileSize=${maxUseMb > 200 ? 128 : 64}M
 ReadKMsg=no
 ForwardToSyslog=no
 ForwardToKMsg=no
@@ -33,7 +33,7 @@ ForwardToWall=no
 const SETUP = `set -e
 if [ -n "$3" ]; then echo "$3" > /proc/sys/net/unix/max_dgram_qlen; fi
 mount --make-rprivate /
-mount -t tmpfs -o mode=0755,size=256m tmpfs /run
+mount -t tmpfs -o mode=0755,size=$4 tmpfs /run
 mkdir -p /run/systemd/journal /run/log
 if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=2755,size=64m tmpfs /var/log/journal; fi
 mount --bind "$1" /etc/systemd/journald.conf
@@ -57,14 +57,16 @@ export class Journald {
   /**
    * @param options.dgramQlen net.unix.max_dgram_qlen for journald's sockets (10 on this unbooted
    *   machine, 512 on a booted host), set inside a private network namespace.
+   * @param options.maxUseMb RuntimeMaxUse= (default 200): a million entries need about 1000.
    */
-  static async start(options: { dgramQlen?: number } = {}): Promise<Journald> {
+  static async start(options: { dgramQlen?: number; maxUseMb?: number } = {}): Promise<Journald> {
     const dir = mkdtempSync(join(tmpdir(), 'libsystemd-journald-'));
-    writeFileSync(join(dir, 'journald.conf'), CONF);
+    const maxUse = options.maxUseMb ?? 200;
+    writeFileSync(join(dir, 'journald.conf'), conf(maxUse));
     const bin = which('systemd-journald')!;
     const qlen = options.dgramQlen === undefined ? '' : String(options.dgramQlen);
     const ns = qlen ? ['--mount', '--net'] : ['--mount'];
-    const child = spawn('unshare', [...ns, '--propagation', 'private', '--', '/bin/sh', '-c', SETUP, 'sh', join(dir, 'journald.conf'), bin, qlen], {
+    const child = spawn('unshare', [...ns, '--propagation', 'private', '--', '/bin/sh', '-c', SETUP, 'sh', join(dir, 'journald.conf'), bin, qlen, `${maxUse + 56}m`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -98,6 +100,13 @@ export class Journald {
   /** Runs a command inside the namespace (it sees this journald's sockets). */
   exec(cmd: string, args: readonly string[], opts: ChildOptions = {}): Promise<ChildResult> {
     return run(cmd, args, { ...opts, wrap: this.wrap });
+  }
+
+  /** The MESSAGE of every entry matching journalctl arguments, oldest first (journalctl -o cat: one line each). */
+  async messages(...match: string[]): Promise<string[]> {
+    await run('journalctl', ['--sync'], { wrap: this.wrap });
+    const r = await run('journalctl', ['-o', 'cat', '--no-pager', '--all', ...match], { wrap: this.wrap, timeoutMs: 300_000 });
+    return r.stdout.split('\n').filter((l) => l !== '');
   }
 
   /** net.unix.max_dgram_qlen as journald's network namespace sees it. */
