@@ -4,6 +4,8 @@
  * the system C compiler; the sd_* prototypes are declared here (no libsystemd-dev needed). */
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,9 @@ static void report(const char *name, long n, double ns) {
   printf("{\"name\":\"%s\",\"calls\":%ld,\"nsPerCall\":%.1f,\"rssKb\":%ld}\n", name, n, ns / n, max_rss_kb());
 }
 
+static volatile sig_atomic_t count_wanted = 0;
+static void on_usr1(int sig) { (void)sig; count_wanted = 1; }
+
 static int unix_addr(const char *path, struct sockaddr_un *sa) {
   memset(sa, 0, sizeof(*sa));
   sa->sun_family = AF_UNIX;
@@ -51,7 +56,12 @@ int main(int argc, char **argv) {
   }
   const char *mode = argv[1];
   if (strcmp(mode, "sink") == 0) {
-    /* Receives datagrams as fast as it can, until killed. */
+    /* Receives datagrams as fast as it can, until killed; SIGUSR1 prints how many so far
+     * ("count N"), so every benchmark row can check that what it sent was delivered. */
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &act, NULL); /* no SA_RESTART: recv returns EINTR */
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int big = 64 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
@@ -62,7 +72,16 @@ int main(int argc, char **argv) {
     printf("ready\n");
     fflush(stdout);
     static char buf[1 << 16];
-    for (;;) (void)recv(fd, buf, sizeof(buf), 0);
+    unsigned long long count = 0;
+    for (;;) {
+      if (recv(fd, buf, sizeof(buf), 0) >= 0) count++;
+      else if (errno != EINTR) perror("recv");
+      if (count_wanted) {
+        count_wanted = 0;
+        printf("count %llu\n", count);
+        fflush(stdout);
+      }
+    }
   }
   long n = atol(argv[2]);
   double t0, t1;

@@ -59,10 +59,51 @@ const JS = { LIBSYSTEMD_SONAME: 'libsystemd-hidden-by-bench.so.0' };
 function startProcess(cmd, args) {
   const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   started.add(p);
+  p.stdout.setEncoding('utf8');
   return new Promise((resolveReady, reject) => {
     p.stdout.once('data', () => resolveReady(p));
     p.once('exit', (code) => reject(new Error(`${cmd} exited ${code}`)));
   });
+}
+
+/** How many datagrams a counting sink (baseline sink) has received so far. */
+function sinkCount(sink) {
+  return new Promise((resolveCount) => {
+    let buf = '';
+    const onData = (d) => {
+      buf += d;
+      const m = /count (\d+)\n/.exec(buf);
+      if (!m) return;
+      sink.stdout.off('data', onData);
+      resolveCount(Number(m[1]));
+    };
+    sink.stdout.on('data', onData);
+    sink.kill('SIGUSR1');
+  });
+}
+
+/** Rows whose receiver got fewer entries than were sent: the bench fails on any. */
+const shortfalls = [];
+
+/**
+ * Wraps a run into a counting sink: the run's entries (its `sent`, else its `calls`) must all
+ * arrive. Waits for the sink to read what is still in its socket queue.
+ */
+function delivered(sink, what, run) {
+  return async () => {
+    const before = await sinkCount(sink);
+    const r = run();
+    const want = r.sent ?? r.calls;
+    let got = (await sinkCount(sink)) - before;
+    for (let still = 0; got < want && still < 20; ) {
+      await new Promise((res) => setTimeout(res, 25));
+      const now = (await sinkCount(sink)) - before;
+      still = now === got ? still + 1 : 0;
+      got = now;
+    }
+    if (got < want) shortfalls.push(`${what}: the receiver got ${got} of ${want} entries`);
+    return { ...r, delivered: got, want };
+  };
 }
 
 async function waitFor(check, what) {
@@ -74,18 +115,21 @@ async function waitFor(check, what) {
 }
 
 /** Alternates the runs of each side for ROUNDS rounds; returns the median run of each. */
-function alternate(sides) {
+async function alternate(sides) {
   const results = sides.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) sides.forEach((run, i) => results[i].push(run()));
+  for (let round = 0; round < ROUNDS; round++) for (let i = 0; i < sides.length; i++) results[i].push(await sides[i]());
   return results.map((runs) => {
     const m = median(runs.map((r) => r.nsPerCall));
-    return { ...runs.find((r) => r.nsPerCall === m) ?? runs[0], nsPerCall: m, rssKb: Math.max(...runs.map((r) => r.rssKb ?? 0)) };
+    const deliveredAll = runs.reduce((a, r) => a + (r.delivered ?? 0), 0);
+    const wantAll = runs.reduce((a, r) => a + (r.want ?? 0), 0);
+    return { ...(runs.find((r) => r.nsPerCall === m) ?? runs[0]), nsPerCall: m, rssKb: Math.max(...runs.map((r) => r.rssKb ?? 0)), deliveredAll, wantAll };
   });
 }
 
 const rows = [];
 function row(name, ours, baseline, extra = {}) {
-  rows.push({ name, ns: ours.nsPerCall, rssKb: ours.rssKb, baseline, ...extra });
+  const note = ours.wantAll ? `${ours.deliveredAll}/${ours.wantAll} delivered` : undefined;
+  rows.push({ name, ns: ours.nsPerCall, rssKb: ours.rssKb, baseline, ...(note ? { note } : {}), ...extra });
 }
 
 /** Every process the benchmark starts, ended on any way out (a failed run included). */
@@ -100,13 +144,14 @@ async function main() {
   const journalSink = await startProcess(BASELINE, ['sink', '/run/systemd/journal/socket']);
   const notifySink = await startProcess(BASELINE, ['sink', NOTIFY_SOCK]);
 
-  const [cSend, cRaw, ours, oursJs, logLoc, logNoLoc] = alternate([
-    () => c('journal-send', N),
-    () => c('journal-raw', N),
-    () => node('journal-send', N),
-    () => node('journal-send', N, JS),
-    () => node('logger-info', N),
-    () => node('logger-info-noloc', N),
+  const J = (what, run) => delivered(journalSink, what, run);
+  const [cSend, cRaw, ours, oursJs, logLoc, logNoLoc] = await alternate([
+    J('C sd_journal_send', () => c('journal-send', N)),
+    J('C raw sendmsg', () => c('journal-raw', N)),
+    J('journal.send', () => node('journal-send', N)),
+    J('journal.send (js)', () => node('journal-send', N, JS)),
+    J('createLogger().info', () => node('logger-info', N)),
+    J('createLogger().info, no location', () => node('logger-info-noloc', N)),
   ]);
   const journalBase = { 'C sd_journal_send': cSend.nsPerCall, 'C raw sendmsg': cRaw.nsPerCall };
   row('C sd_journal_send', cSend, journalBase);
@@ -116,17 +161,18 @@ async function main() {
   row('createLogger().info, captureLocation', logLoc, journalBase);
   row('createLogger().info, no location', logNoLoc, journalBase);
 
-  const [pinoStdout, pinoJournal] = alternate([() => node('pino-stdout', N), () => node('pino-journal', N)]);
+  const [pinoStdout, pinoJournal] = await alternate([() => node('pino-stdout', N), J('pino → journal', () => node('pino-journal', N))]);
   const pinoBase = { 'pino → stdout': pinoStdout.nsPerCall, 'C sd_journal_send': cSend.nsPerCall };
   row('pino → stdout (sonic-boom, /dev/null)', pinoStdout, pinoBase);
   row('pino → journal (libsystemd/pino, worker thread)', pinoJournal, pinoBase);
 
-  const [cNotify, cNotifyRaw, status, statusJs, watchdog] = alternate([
-    () => c('notify', N, env),
-    () => c('notify-raw', N, env),
-    () => node('notify-status', N, env),
-    () => node('notify-status', N, { ...env, ...JS }),
-    () => node('notify-watchdog', N, env),
+  const S = (what, run) => delivered(notifySink, what, run);
+  const [cNotify, cNotifyRaw, status, statusJs, watchdog] = await alternate([
+    S('C sd_notify', () => c('notify', N, env)),
+    S('C raw sendto', () => c('notify-raw', N, env)),
+    S('status()', () => node('notify-status', N, env)),
+    S('status() (js)', () => node('notify-status', N, { ...env, ...JS })),
+    S('watchdog()', () => node('notify-watchdog', N, env)),
   ]);
   const notifyBase = { 'C sd_notify': cNotify.nsPerCall, 'C raw sendto': cNotifyRaw.nsPerCall };
   row('C sd_notify', cNotify, notifyBase);
@@ -136,7 +182,7 @@ async function main() {
   row(`watchdog() (${watchdog.backend})`, watchdog, notifyBase);
 
   // 1,000,000 sends (100,000 in quick mode): RSS growth and open fds.
-  const leak = node('leak', quick ? 100_000 : 1_000_000);
+  const leak = await J('leak', () => node('leak', quick ? 100_000 : 1_000_000))();
   for (const sink of [journalSink, notifySink]) {
     sink.kill();
     await new Promise((r) => sink.once('exit', r));
@@ -152,13 +198,17 @@ async function main() {
   started.add(journald);
   await waitFor(() => existsSync('/run/systemd/journal/socket') && existsSync('/run/systemd/journal/stdout'), 'journald');
   const NJ = quick ? 10_000 : 100_000;
-  const [cJ, oursJ] = alternate([() => c('journal-send', NJ), () => node('journal-send', NJ)]);
+  const [cJ, oursJ] = await alternate([() => c('journal-send', NJ), () => node('journal-send', NJ)]);
   execFileSync('journalctl', ['--sync']);
   const count = (comm) => Number(execFileSync('sh', ['-c', `journalctl -t bench _COMM=${comm} -o cat --no-pager | wc -l`], { encoding: 'utf8' }).trim());
   const jBase = { 'C sd_journal_send': cJ.nsPerCall };
-  // The Node runs also send their JIT warm-up entries (oursJ.stats.sent per run).
-  row('C sd_journal_send → journald', cJ, jBase, { note: `${count('baseline')}/${NJ * ROUNDS} entries stored` });
-  row('journal.send → journald', oursJ, jBase, { note: `${count('node')}/${oursJ.stats.sent * ROUNDS} entries stored` });
+  // The Node runs also send their JIT warm-up entries (oursJ.sent per run).
+  const storedC = count('baseline');
+  const storedNode = count('node');
+  if (storedC < NJ * ROUNDS) shortfalls.push(`C sd_journal_send → journald: ${storedC} of ${NJ * ROUNDS} stored`);
+  if (storedNode < oursJ.sent * ROUNDS) shortfalls.push(`journal.send → journald: ${storedNode} of ${oursJ.sent * ROUNDS} stored`);
+  row('C sd_journal_send → journald', cJ, jBase, { note: `${storedC}/${NJ * ROUNDS} entries stored` });
+  row('journal.send → journald', oursJ, jBase, { note: `${storedNode}/${oursJ.sent * ROUNDS} entries stored` });
 
   // journald SIGSTOPped for 5 s (1 s in quick mode) while logging.
   const stallMs = quick ? 1000 : 5000;
@@ -179,6 +229,7 @@ async function main() {
   const nodeStall = await stall([process.execPath, join(__dirname, 'worker.js'), 'stall', String(stallMs + 500)]);
   execFileSync('journalctl', ['--sync']);
   const stallStored = Number(execFileSync('sh', ['-c', 'journalctl -t bench -o cat --no-pager | grep -c "^stall entry"'], { encoding: 'utf8' }).trim());
+  if (stallStored < nodeStall.calls) shortfalls.push(`stall: ${stallStored} of ${nodeStall.calls} stored after SIGCONT`);
   journald.kill();
 
   // require('libsystemd') cost at start-up: node -e '' vs node -e 'require(...)', alternated.
@@ -195,12 +246,13 @@ async function main() {
   }
   const startupMs = median(withLib) - median(bare);
 
-  const result = { quick, rounds: ROUNDS, calls: N, rows, leak, stall: { c: cStall, node: nodeStall, stored: stallStored, stallMs }, startupMs };
-  if (asJson) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return;
+  const result = { quick, rounds: ROUNDS, calls: N, rows, leak, stall: { c: cStall, node: nodeStall, stored: stallStored, stallMs }, startupMs, shortfalls };
+  if (asJson) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else print(result);
+  if (shortfalls.length > 0) {
+    console.error(`\nbench FAILED: entries were not delivered:\n  ${shortfalls.join('\n  ')}`);
+    process.exitCode = 1;
   }
-  print(result);
 }
 
 function fmt(n, digits = 0) {

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -129,6 +130,9 @@ namespace {
 using Queue = JournalQueue;
 
 constexpr int kRetryMs = 20;  // while journald has no socket (restarting)
+// Entries one libuv wake may send: after a stall journald takes a backlog faster than we send
+// it, and sending thousands in one callback would stall the event loop (about 1 µs each).
+constexpr size_t kWakeBudget = 256;
 
 // What jq_send tells JavaScript.
 constexpr int kNoJournal = 0;    // no journal socket (ENOENT before anything was ever sent)
@@ -235,9 +239,11 @@ int Attempt(Queue* s, const char* data, size_t len) {
 
 bool Gone(int rc) { return rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTCONN; }
 
-// Sends queued entries until the queue is empty (0), journald is full (-EAGAIN) or gone.
-int FlushSome(Queue* s) {
-  while (!s->entries.empty()) {
+// Sends queued entries until the queue is empty (0), journald is full (-EAGAIN) or gone, or
+// `budget` entries went (-EINPROGRESS: more to send; the event loop gets its turn first).
+int FlushSome(Queue* s, size_t budget = SIZE_MAX) {
+  for (size_t n = 0; !s->entries.empty(); n++) {
+    if (n == budget) return -EINPROGRESS;
     size_t len;
     const char* data = s->entries.front(&len);
     int rc = Attempt(s, data, len);
@@ -391,14 +397,14 @@ void Settle(Queue* s) {
 void OnWritable(uv_poll_t* h, int status, int events) {
   Queue* s = static_cast<Queue*>(h->data);
   if (s->torn_down) return;
-  FlushSome(s);
+  FlushSome(s, kWakeBudget);
   Settle(s);
 }
 
 void OnTimer(uv_timer_t* h) {
   Queue* s = static_cast<Queue*>(h->data);
   if (s->torn_down) return;
-  FlushSome(s);
+  FlushSome(s, kWakeBudget);
   if (!s->entries.empty() && static_cast<double>(NowMs() - s->last_progress) >= s->max_stall_ms) {
     double lost = DropAll(s);
     Arm(s);
@@ -493,7 +499,8 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> b = ArgBuffer(info, 0);
   const char* data = reinterpret_cast<const char*>(b.Data());
   size_t len = b.Length();
-  if (!s->entries.empty()) FlushSome(s);
+  // Order: queued entries go first (a few per call, so that a call stays cheap).
+  if (!s->entries.empty()) FlushSome(s, 8);
   if (s->entries.empty()) {
     int rc = Attempt(s, data, len);
     if (rc == 0) {
