@@ -129,11 +129,11 @@ export interface JournalOptions extends Partial<SenderOptions> {}
 
 const NO_STATS: JournalStats = Object.freeze({ sent: 0, queued: 0, queuedBytes: 0, dropped: 0, viaMemfd: 0, blockedCalls: 0, blockedMs: 0 });
 
-function flush(timeoutMs?: number): Promise<JournalStats> {
+async function flush(timeoutMs?: number): Promise<JournalStats> {
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) throw invalidValue('timeoutMs', `must be a non-negative number, received ${String(timeoutMs)}`);
   const sender = getSender();
   if (sender) return sender.flush(timeoutMs);
-  if (!fallbackInstance) return Promise.resolve(NO_STATS);
+  if (!fallbackInstance) return NO_STATS;
   const done = fallbackInstance.flush().then(() => NO_STATS);
   if (timeoutMs === undefined) return done;
   return new Promise((resolve, reject) => {

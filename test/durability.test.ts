@@ -135,13 +135,19 @@ describeWith(JOURNALD_NEEDS, 'the queue bound and the exit drain', () => {
 
     it('flush() resolves once everything left the process; with journald stopped it rejects ETIMEDOUT with the count', async () => {
       const id = `flush-${mode.replace('/', '-')}-${process.pid}`;
-      const r = await inJournal(mode, `for (let i = 0; i < 5000; i++) l.journal.send({ MESSAGE: 'entry ' + i, SYSLOG_IDENTIFIER: '${id}' });
+      const r = await inJournal(mode, `const empty = await l.journal.flush(); // nothing sent yet: at once
+        if (empty.sent !== 0) throw new Error('not empty');
+        for (let i = 0; i < 5000; i++) l.journal.send({ MESSAGE: 'entry ' + i, SYSLOG_IDENTIFIER: '${id}' });
         const before = l.journal.stats().queued;
         const after = await l.journal.flush(10000);
-        out({ before, after });`);
+        const bad = (await Promise.all([-1, 'x', NaN].map((v) => settle(l.journal.flush(v))))).map((x) => x.error);
+        const badConfig = [attempt(() => l.journal.configure({ exitTimeoutMs: -5 })).error, attempt(() => l.journal.configure(null)).error];
+        out({ before, after, bad, badConfig });`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.before).toBeGreaterThan(0);
       expect(r.json.after).toMatchObject({ queued: 0, dropped: 0 });
+      expect(r.json.bad).toEqual(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE']);
+      expect(r.json.badConfig).toEqual(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE']);
       expect(await j.messages(`SYSLOG_IDENTIFIER=${id}`)).toEqual(expected(5000));
 
       const id2 = `flush-stalled-${mode.replace('/', '-')}-${process.pid}`;

@@ -85,8 +85,9 @@ export class NativeJournalSender {
 
   /** Resolves once every entry accepted so far has left the process (delivered, or dropped and counted). */
   flush(timeoutMs?: number): Promise<JournalStats> {
-    const target = this.rawStats().accepted;
-    if (this.n.jq_notify_at(target)) return Promise.resolve(this.stats());
+    const { accepted: target, done } = this.rawStats();
+    if (done >= target) return Promise.resolve(this.stats());
+    if (this.waiters.length === 0 && this.n.jq_notify_at(target)) return Promise.resolve(this.stats());
     return new Promise((resolve, reject) => {
       const w: Waiter = { target, resolve };
       this.waiters.push(w);
