@@ -3,7 +3,7 @@
  * never blocking the event loop), `journal.stream()` (sd_journal_stream_fd), and the
  * $JOURNAL_STREAM checks. Validation happens here once, for every backend and transport.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { check, invalidType, invalidValue, SystemdError } from './errors';
 import { encodeFields, EntryWriter, fieldList, invocationShortName, type JournalFields } from './journal/fields';
@@ -97,6 +97,21 @@ export interface StreamOptions {
 }
 
 let streamWarned = false;
+/** journal.stream() sockets still open: at exit, bytes they could not hand over are reported. */
+const openStreams = new Set<Writable>();
+let streamExitHook = false;
+
+function trackStream(s: Writable): void {
+  openStreams.add(s);
+  s.once('close', () => openStreams.delete(s));
+  if (streamExitHook) return;
+  streamExitHook = true;
+  process.once('exit', () => {
+    let bytes = 0;
+    for (const x of openStreams) bytes += x.writableLength;
+    if (bytes > 0) writeSync(2, `libsystemd: ${bytes} bytes written to journal.stream() had not reached journald at exit and are lost (end() the stream and wait for 'finish' before exiting)\n`);
+  });
+}
 
 /** A stream whose journald went away must not crash the service: report it once instead. */
 function guard<T extends Writable>(s: T): T {
@@ -116,12 +131,15 @@ function stream(options: StreamOptions = {}): Writable {
   if (impl.transport === 'native') {
     const fd = check(impl.journalStreamFd(identifier, priority, levelPrefix), 'sd_journal_stream_fd');
     const { Socket } = require('node:net') as typeof import('node:net');
-    return guard(new Socket({ fd, readable: false, writable: true }));
+    const sock = guard(new Socket({ fd, readable: false, writable: true }));
+    trackStream(sock);
+    return sock;
   }
   // Pure Node speaks the stream protocol itself.
   if (!existsSync(STDOUT_SOCKET)) throw new SystemdError(-2, 'sd_journal_stream_fd', STDOUT_SOCKET);
   const s = connectStream();
   s.write(streamHeader(identifier, priority, levelPrefix));
+  trackStream(s);
   return guard(s);
 }
 

@@ -211,3 +211,38 @@ describeWith(JOURNALD_NEEDS, 'the queue bound and the exit drain', () => {
     });
   });
 });
+
+describeWith(JOURNALD_NEEDS, 'stream paths at exit', () => {
+  let j: Journald;
+  beforeAll(async () => {
+    j = await Journald.start({ dgramQlen: 10 });
+  });
+  afterAll(() => j?.stop());
+  const inJournal = (mode: Mode, code: string) => j.exec(process.execPath, [RUN, code], { env: { ...MODES[mode] }, cwd: FIXTURES, timeoutMs: 120_000 });
+
+  it.each(nativeModes)(`%s: ${N} lines into journal.stream(), then process.exit(): all stored`, async (mode) => {
+    const id = `stream-exit-${mode.replace('/', '-')}-${process.pid}`;
+    const r = await inJournal(mode, `const s = l.journal.stream({ identifier: '${id}' });
+      for (let i = 0; i < ${N}; i++) s.write('entry ' + i + '\\n');
+      process.exit(0);`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(await j.messages(`SYSLOG_IDENTIFIER=${id}`)).toEqual(expected(N));
+  });
+
+  it('js/node (no addon): entries that had not reached the stream socket at process.exit() are written to stderr, not lost; journal.stream() reports its unsent bytes', async () => {
+    const id = `node-exit-${process.pid}`;
+    const r = await inJournal('js/node', `const log = l.createLogger({ identifier: '${id}', captureLocation: false });
+      for (let i = 0; i < 100; i++) log.info('entry ' + i);
+      const s = l.journal.stream({ identifier: '${id}-stream' });
+      s.write('never connected\\n');
+      process.exit(0);`);
+    expect(r.code).toBe(0);
+    const stored = await j.messages(`SYSLOG_IDENTIFIER=${id}`);
+    const onStderr = r.stderr.split('\n').filter((x) => x.startsWith(`INFO ${id}: `)).map((x) => x.slice(`INFO ${id}: `.length));
+    // Every entry is in exactly one of the two places.
+    expect([...stored, ...onStderr].sort()).toEqual(expected(100).sort());
+    if (onStderr.length > 0) expect(r.stderr).toContain(`libsystemd: ${onStderr.length} journal entries had not reached journald's stream socket at exit; here they are on stderr:`);
+    expect(r.stderr).toMatch(/libsystemd: \d+ bytes written to journal\.stream\(\) had not reached journald at exit and are lost/);
+  });
+});

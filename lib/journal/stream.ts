@@ -4,7 +4,7 @@
  * stderr when stderr already is the journal, readable lines when there is no journal). Custom
  * fields are appended to the text as KEY=value, so nothing is lost without a trace.
  */
-import { existsSync, fstatSync } from 'node:fs';
+import { existsSync, fstatSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { invalidValue } from '../errors';
 
@@ -62,6 +62,10 @@ export class StreamFallback {
   private sockets = new Map<string, Socket>();
   private pending = 0;
   private idle: (() => void)[] = [];
+  /** Readable lines of entries not yet confirmed written to journald's socket. */
+  private unconfirmed = new Map<number, string>();
+  private nextId = 0;
+  private exitHook = false;
 
   /** Resolves once every line written so far has been handed to journald's socket. */
   flush(): Promise<void> {
@@ -85,22 +89,48 @@ export class StreamFallback {
       process.stderr.write(prefixLines(body, priority));
       return true;
     }
+    // No journal at all: a line for a person (the caller's source location is left out).
+    const readable = [message.replace(/\n+$/, ''), ...extra.filter((f) => !/^CODE_(FILE|LINE|FUNC)=/.test(f))].filter((x) => x !== '').join(' ');
+    const line = `${NAMES[priority]} ${identifier}: ${readable.replace(/\n/g, '\n  ')}\n`;
     if (existsSync(STDOUT_SOCKET)) {
       const s = this.socket(identifier.replace(/[\n\0]/g, ' ').slice(0, 254));
-      // Held open while a write is pending, so a process that ends naturally delivers it first.
+      // Held open while a write is pending, so a process that ends naturally delivers it first;
+      // what is still unconfirmed at exit goes to stderr, synchronously (see watchExit).
       this.pending++;
+      const id = this.nextId++;
+      this.unconfirmed.set(id, line);
+      this.watchExit();
       s.ref();
       s.write(prefixLines(body, priority), () => {
+        this.unconfirmed.delete(id);
         if (--this.pending > 0) return;
         for (const x of this.sockets.values()) x.unref();
         for (const done of this.idle.splice(0)) done();
       });
       return true;
     }
-    // No journal at all: a line for a person (the caller's source location is left out).
-    const readable = [message.replace(/\n+$/, ''), ...extra.filter((f) => !/^CODE_(FILE|LINE|FUNC)=/.test(f))].filter((x) => x !== '').join(' ');
-    process.stderr.write(`${NAMES[priority]} ${identifier}: ${readable.replace(/\n/g, '\n  ')}\n`);
+    process.stderr.write(line);
     return false;
+  }
+
+  /**
+   * At exit, entries whose write to journald's stream socket had not completed (pure Node
+   * connects asynchronously: a process.exit() in the same tick never reaches journald) are
+   * written to stderr synchronously rather than lost; under systemd stderr is usually the journal.
+   */
+  private watchExit(): void {
+    if (this.exitHook) return;
+    this.exitHook = true;
+    process.once('exit', () => {
+      if (this.unconfirmed.size === 0) return;
+      const lines = [...this.unconfirmed.values()];
+      this.unconfirmed.clear();
+      try {
+        writeSync(2, `libsystemd: ${lines.length} journal entries had not reached journald's stream socket at exit; here they are on stderr:\n${lines.join('')}`);
+      } catch {
+        // stderr is gone too: nothing left to write to
+      }
+    });
   }
 
   private socket(identifier: string): Socket {
