@@ -236,9 +236,14 @@ function select(selector: string | number | undefined): NamedFd | undefined {
  * @throws ActivationError (`ERR_LIBSYSTEMD_NO_SOCKET`) when there is neither a matching socket nor a fallback.
  * @throws SystemdError for a malformed environment (see `listenFds`).
  */
-export function listenArgs(selector?: string | number, fallback?: ActivatedListenOptions): ActivatedListenOptions {
+export function listenArgs(selector?: string | number, fallback?: ActivatedListenOptions | number): ActivatedListenOptions {
+  // A port number is the fallback people write first: listenArgs('http', 8080) means { port: 8080 }.
+  if (fallback !== undefined && typeof fallback !== 'object' && typeof fallback !== 'number') throw invalidType('fallback', 'listen options (e.g. { port: 8080 }) or a port number', fallback);
+  if (fallback === null) throw invalidType('fallback', 'listen options (e.g. { port: 8080 }) or a port number', fallback);
+  if (typeof fallback === 'number' && !(Number.isInteger(fallback) && fallback >= 0 && fallback <= 65535)) throw invalidValue('fallback', `must be a port from 0 to 65535, received ${fallback}`);
   const found = select(selector);
   if (found) return { fd: found.fd };
+  if (typeof fallback === 'number') return { port: fallback };
   if (fallback !== undefined) return fallback;
   throw new ActivationError(`not socket-activated (no LISTEN_FDS for this process) and no fallback given for ${describeSelector(selector)}`);
 }
@@ -248,7 +253,7 @@ export function listenArgs(selector?: string | number, fallback?: ActivatedListe
  * and makes `server.address()` report the path of an activated AF_UNIX socket (Node leaves it
  * `null` for servers adopted by fd).
  */
-export function listenOn<S extends NetServer>(server: S, selector?: string | number, fallback?: ActivatedListenOptions, callback?: () => void): S {
+export function listenOn<S extends NetServer>(server: S, selector?: string | number, fallback?: ActivatedListenOptions | number, callback?: () => void): S {
   const args = listenArgs(selector, fallback);
   server.listen(args, callback);
   if (args.fd !== undefined && !args.path) {

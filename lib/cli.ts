@@ -9,13 +9,32 @@ import { doctor, formatChecks } from './cli/doctor';
 import { parseRunArgs, RUN_USAGE, Supervisor } from './cli/run';
 import { generateUnits, parseUnitArgs, UNIT_USAGE } from './cli/unit';
 
-const USAGE = `usage: libsystemd doctor [--json]
-       ${RUN_USAGE.replace(/\n/g, '\n       ')}
-       ${UNIT_USAGE.replace(/\n/g, '\n       ')}`;
+const DOCTOR_USAGE = `libsystemd doctor [--json]
+  --json                 the checks as JSON (exit 1 when one FAILs)
+  --help                 this text`;
+
+const USAGE = `usage: ${DOCTOR_USAGE.split('\n')[0]}
+       ${RUN_USAGE.split('\n')[0]}
+       ${UNIT_USAGE.split('\n')[0]}
+       libsystemd COMMAND --help   the options of one command`;
+
+/** A mistake in the command line: one line on stderr, exit 2. */
+class UsageError extends Error {}
+
+/** One line on stderr: a mistake in the command line exits 2, a system error (with a code, e.g. EADDRINUSE) 1. */
+function fail(cmd: string, err: unknown): number {
+  const usage = err instanceof UsageError || !(err instanceof Error && 'code' in err);
+  process.stderr.write(`libsystemd ${cmd}: ${(err as Error).message.split('\n')[0]}${usage ? ` (libsystemd ${cmd} --help)` : ''}\n`);
+  return usage ? 2 : 1;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const help = rest.includes('--help') || rest.includes('-h');
   if (cmd === 'doctor') {
+    if (help) return say(DOCTOR_USAGE);
+    const bad = rest.find((a) => a !== '--json');
+    if (bad !== undefined) return fail('doctor', new UsageError(`unknown option ${bad}`));
     const checks = await doctor();
     const failed = checks.some((c) => c.status === 'FAIL');
     if (rest.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
@@ -23,46 +42,60 @@ async function main(argv: string[]): Promise<number> {
     return failed ? 1 : 0;
   }
   if (cmd === 'run') {
-    let o;
-    try {
-      o = parseRunArgs(rest);
-    } catch (err) {
-      process.stderr.write(`libsystemd run: ${(err as Error).message}\n\n${RUN_USAGE}\n`);
-      return 2;
-    }
+    // --help only before the command: after it, it is the command's own.
+    const dd = rest.indexOf('--');
+    if ((dd < 0 ? rest : rest.slice(0, dd)).some((a) => a === '--help' || a === '-h')) return say(RUN_USAGE);
     let supervisor;
     try {
-      supervisor = new Supervisor(o);
+      supervisor = new Supervisor(parseRunArgs(rest));
     } catch (err) {
-      process.stderr.write(`libsystemd run: ${(err as Error).message}\n`);
-      return 2;
+      return fail('run', err);
+    }
+    let code: number;
+    try {
+      code = await supervisor.run();
+    } catch (err) {
+      // e.g. a port already in use: one line, no stack
+      return fail('run', err);
     }
     // A supervisor is done when its command is: nothing it opened may keep the process alive.
-    process.exit(await supervisor.run());
+    process.exit(code);
   }
   if (cmd === 'unit') {
+    if (help) return say(UNIT_USAGE);
     let o;
     try {
       o = parseUnitArgs(rest);
     } catch (err) {
-      process.stderr.write(`libsystemd unit: ${(err as Error).message}\n\n${UNIT_USAGE}\n`);
-      return 2;
+      return fail('unit', err);
     }
+    for (const note of o.notes) process.stderr.write(`libsystemd unit: ${note}\n`);
     const { files, dir, next } = generateUnits(o);
     if (o.print) {
       for (const [name, text] of Object.entries(files)) process.stdout.write(`# ${name}\n${text}\n`);
       return 0;
     }
-    mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries(files)) {
-      writeFileSync(join(dir, name), text);
-      process.stdout.write(`wrote ${join(dir, name)}\n`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      for (const [name, text] of Object.entries(files)) {
+        writeFileSync(join(dir, name), text);
+        process.stdout.write(`wrote ${join(dir, name)}\n`);
+      }
+    } catch (err) {
+      process.stderr.write(`libsystemd unit: cannot write the units: ${(err as Error).message}${(err as NodeJS.ErrnoException).code === 'EACCES' ? ' (run it with sudo, or use --user, --dir DIR or --print)' : ''}\n`);
+      return 1;
     }
     process.stdout.write(`\nnext:\n${next.map((l) => `  ${l}`).join('\n')}\n`);
     return 0;
   }
-  process.stderr.write(`${USAGE}\n`);
-  return cmd === undefined || cmd === '--help' || cmd === '-h' ? 0 : 2;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return say(USAGE);
+  process.stderr.write(`libsystemd: unknown command ${JSON.stringify(cmd)} (libsystemd --help)\n`);
+  return 2;
+}
+
+function say(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
@@ -70,7 +103,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`libsystemd: ${(err as Error).stack}\n`);
+    // Never a stack trace for a user: one line (NODE_DEBUG=libsystemd shows the stack).
+    process.stderr.write(`libsystemd: ${(err as Error).message.split('\n')[0]}\n`);
+    if (/\blibsystemd\b/.test(process.env.NODE_DEBUG ?? '')) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = 1;
   },
 );

@@ -323,6 +323,8 @@ let running: WatchdogHandle | undefined;
  * when the watchdog is off.
  */
 export function startWatchdog(options: StartWatchdogOptions = {}): WatchdogHandle {
+  // startWatchdog(5000) is a common guess: the interval comes from WATCHDOG_USEC, not from here.
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'an object ({ fraction, healthCheck }); the interval comes from WatchdogSec= (WATCHDOG_USEC)', options);
   if (running) return running;
   const fraction = options.fraction ?? 0.5;
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) throw invalidValue('options.fraction', `must be between 0 and 1, received ${String(fraction)}`);

@@ -252,3 +252,26 @@ describeWith({ linux: true, bins: ['systemd-socket-activate', 'openssl'] }, 'act
     });
   });
 });
+
+describe('argument shapes people guess', () => {
+  it("listenArgs('http', 8080) takes the port as the fallback; other shapes are refused with a code; startWatchdog(5000) is refused", async () => {
+    const r = await runFixture('run.cjs', [
+      `out({
+        port: attempt(() => l.listenArgs('http', 8080)),
+        object: attempt(() => l.listenArgs('http', { port: 8080, host: '127.0.0.1' })),
+        string: attempt(() => l.listenArgs('http', '8080')).error,
+        nul: attempt(() => l.listenArgs('http', null)).error,
+        big: attempt(() => l.listenArgs('http', 70000)).error,
+        watchdog: attempt(() => l.startWatchdog(5000)),
+      })`,
+    ], { env: { LISTEN_PID: undefined, LISTEN_FDS: undefined } });
+    expect(r.json).toEqual({
+      port: { ok: { port: 8080 } },
+      object: { ok: { port: 8080, host: '127.0.0.1' } },
+      string: 'ERR_INVALID_ARG_TYPE',
+      nul: 'ERR_INVALID_ARG_TYPE',
+      big: 'ERR_INVALID_ARG_VALUE',
+      watchdog: expect.objectContaining({ error: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('WatchdogSec=') }),
+    });
+  });
+});

@@ -3,10 +3,10 @@
  * in a healthy environment (a real journald, a real notify socket, real activation fds), and
  * the unit generator's options.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, run, type ChildOptions } from './helpers/child';
 import { describeWith } from './helpers/env';
@@ -119,56 +119,162 @@ describeWith(JOURNALD_NEEDS, 'libsystemd doctor: journald', () => {
 });
 
 describe('libsystemd unit', () => {
+  // Not under /tmp (PrivateTmp=/DynamicUser= would hide it) and readable by a transient user:
+  // the tests must not depend on where the checkout was cloned.
   let dir: string;
+  let app: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'libsystemd-unit-'));
+    dir = mkdtempSync('/run/libsystemd-unit-test-');
+    chmodSync(dir, 0o755);
+    app = join(dir, 'app.js');
+    writeFileSync(app, '');
+    chmodSync(app, 0o644);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const unit = (args: string[]) => run(process.execPath, [CLI, 'unit', ...args]);
+  const unit = (args: string[], cwd?: string) => run(process.execPath, [CLI, 'unit', ...args], cwd ? { cwd } : {});
 
   it('writes a hardened Type=notify service and one named .socket per --listen, and prints the next commands', async () => {
-    const app = join(dir, 'app.js');
-    writeFileSync(app, '');
-    const r = await unit(['--exec', app, '--notify', '--watchdog', '10s', '--listen', '8080', '--listen', 'admin=/run/app-admin.sock', '--listen', 'stats=udp:8125', '--dynamic-user', '--env', 'PORT=8080', '--dir', dir]);
-    expect(r.stderr).toBe('');
-    const service = readFileSync(join(dir, 'app.service'), 'utf8');
+    const out = join(dir, 'units');
+    const r = await unit(['--exec', app, '--notify', '--watchdog', '10s', '--listen', '8080', '--listen', 'admin=/run/app-admin.sock', '--listen', 'stats=udp:8125', '--dynamic-user', '--env', 'PORT=8080', '--dir', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`libsystemd unit: --exec ${app} is a file: ExecStart=${process.execPath} ${app}\n`);
+    const service = readFileSync(join(out, 'app.service'), 'utf8');
     expect(service).toContain('Type=notify\n');
     expect(service).toContain(`ExecStart=${process.execPath} ${app}\n`);
+    expect(service).toContain(`WorkingDirectory=${dir}\n`);
     expect(service).toContain('WatchdogSec=10s\n');
     expect(service).toContain('Restart=on-failure\n');
     expect(service).toContain('DynamicUser=yes\n');
     expect(service).toContain('Requires=app-http.socket app-admin.socket app-stats.socket\n');
     for (const h of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'ProtectHome=read-only']) expect(service).toContain(`${h}\n`);
     expect(service).not.toContain('MemoryDenyWriteExecute');
-    expect(readFileSync(join(dir, 'app-http.socket'), 'utf8')).toContain('ListenStream=8080\nFileDescriptorName=http\nService=app.service\n');
-    expect(readFileSync(join(dir, 'app-admin.socket'), 'utf8')).toContain('ListenStream=/run/app-admin.sock\nFileDescriptorName=admin\n');
-    expect(readFileSync(join(dir, 'app-stats.socket'), 'utf8')).toContain('ListenDatagram=8125\nFileDescriptorName=stats\n');
+    expect(readFileSync(join(out, 'app-http.socket'), 'utf8')).toContain('ListenStream=8080\nFileDescriptorName=http\nService=app.service\n');
+    expect(readFileSync(join(out, 'app-admin.socket'), 'utf8')).toContain('ListenStream=/run/app-admin.sock\nFileDescriptorName=admin\n');
+    expect(readFileSync(join(out, 'app-stats.socket'), 'utf8')).toContain('ListenDatagram=8125\nFileDescriptorName=stats\n');
     expect(r.stdout).toContain('sudo systemctl daemon-reload');
     expect(r.stdout).toContain('sudo systemctl enable --now app-http.socket app-admin.socket app-stats.socket');
   });
 
+  it('unnamed sockets are http, socket2, socket3 (the same rule as libsystemd run)', async () => {
+    const r = await unit(['--exec', app, '--listen', '8080', '--listen', '/run/a.sock', '--listen', 'udp:8125', '--print']);
+    expect(r.stdout).toContain('# app-http.socket');
+    expect(r.stdout).toContain('ListenStream=/run/a.sock\nFileDescriptorName=socket2\n');
+    expect(r.stdout).toContain('ListenDatagram=8125\nFileDescriptorName=socket3\n');
+  });
+
+  it("--exec as a command line: says so, resolves the program, runs in the current directory", async () => {
+    const r = await unit(['--exec', 'node --enable-source-maps app.js --port 8080', '--print'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`--exec "node --enable-source-maps app.js --port 8080" is a command line: ExecStart=${process.execPath} --enable-source-maps app.js --port 8080, WorkingDirectory=${dir}`);
+    expect(r.stdout).toContain(`ExecStart=${process.execPath} --enable-source-maps app.js --port 8080\n`);
+    expect(r.stdout).toContain('# app.service'); // named after the script
+  });
+
+  it('an app under /tmp: PrivateTmp= is left out (it would hide the app: 200/CHDIR), with a warning', async () => {
+    const tmpApp = mkdtempSync(join(tmpdir(), 'libsystemd-tmpapp-'));
+    try {
+      writeFileSync(join(tmpApp, 'server.js'), '');
+      const r = await unit(['--exec', join(tmpApp, 'server.js'), '--print']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('PrivateTmp');
+      expect(r.stderr).toContain('warning: the app is under /tmp, so PrivateTmp= is left out');
+    } finally {
+      rmSync(tmpApp, { recursive: true, force: true });
+    }
+  });
+
   it('a --user unit: default.target, no system sandboxing, enable-linger in the next steps', async () => {
-    const r = await unit(['--exec', '/srv/app/server.js', '--name', 'web', '--user', '--print']);
+    const r = await unit(['--exec', app, '--name', 'web', '--user', '--print']);
     expect(r.stdout).toContain('# web.service');
     expect(r.stdout).toContain('WantedBy=default.target');
     expect(r.stdout).toContain('Type=simple');
     expect(r.stdout).not.toContain('ProtectSystem');
-    const w = await unit(['--exec', '/srv/app/server.js', '--name', 'web', '--user', '--dir', dir]);
+    const w = await unit(['--exec', app, '--name', 'web', '--user', '--dir', join(dir, 'user-units')]);
     expect(w.stdout).toContain('systemctl --user daemon-reload');
     expect(w.stdout).toContain('loginctl enable-linger');
   });
+});
 
-  it.each([
-    [[], '--exec FILE is required'],
-    [['--exec', 'a.js', '--bogus'], 'unknown option --bogus'],
-    [['--exec', 'a.js', '--watchdog', 'soon'], 'a time such as 10s'],
-    [['--exec', 'a.js', '--dynamic-user', '--run-as', 'www'], 'exclude each other'],
-    [['--exec', 'a.js', '--listen', 'a b=80'], 'a name without'],
-    [['--exec', 'a.js', '--listen', 'localhost:80'], 'a port, IPv4:port'],
-  ])('refuses %j: %s (exit 2, usage printed)', async (args, message) => {
-    const r = await unit(args);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(message);
-    expect(r.stderr).toContain('--listen [NAME=]ADDR');
+/** Bad command lines: each refused with one line on stderr (no stack trace) and its exit code. */
+describeWith({ linux: true }, 'the CLI refuses what it cannot do', () => {
+  let dir: string;
+  let app: string;
+  let closed: string;
+  let tmpApp: string;
+  let busy: Server;
+  let busyPort = 0;
+  beforeAll(async () => {
+    dir = mkdtempSync('/run/libsystemd-cli-bad-');
+    chmodSync(dir, 0o755);
+    app = join(dir, 'app.js');
+    writeFileSync(app, '');
+    const closedDir = join(dir, 'home');
+    mkdirSync(closedDir, { mode: 0o700 });
+    closed = join(closedDir, 'server.js');
+    writeFileSync(closed, '');
+    tmpApp = join(mkdtempSync(join(tmpdir(), 'libsystemd-cli-tmp-')), 'server.js');
+    writeFileSync(tmpApp, '');
+    busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    busyPort = (busy.address() as { port: number }).port;
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(dirname(tmpApp), { recursive: true, force: true });
+    busy?.close();
+  });
+
+  const cases: [string, () => string[], number, RegExp][] = [
+    ['no command', () => ['bogus'], 2, /^libsystemd: unknown command "bogus" \(libsystemd --help\)$/],
+    ['doctor --bogus', () => ['doctor', '--bogus'], 2, /^libsystemd doctor: unknown option --bogus/],
+    ['unit without --exec', () => ['unit'], 2, /--exec FILE is required/],
+    ['unit --exec without a value', () => ['unit', '--exec'], 2, /--exec needs a value/],
+    ['unit --exec nosuch.js', () => ['unit', '--exec', 'nosuch.js'], 2, /--exec nosuch\.js: no such file \(give the script/],
+    ["unit --exec 'node nosuch.js'", () => ['unit', '--exec', 'node nosuch.js'], 2, /nosuch\.js: no such file/],
+    ["unit --exec 'nosuchprogram x'", () => ['unit', '--exec', 'nosuchprogram x'], 2, /nosuchprogram: not found in PATH/],
+    ['unit --restart sometimes', () => ['unit', '--exec', app, '--restart', 'sometimes'], 2, /--restart sometimes: one of no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always/],
+    ['unit --listen 99999', () => ['unit', '--exec', app, '--listen', '99999'], 2, /--listen 99999: port 99999 is not a port from 1 to 65535/],
+    ['unit --listen 0', () => ['unit', '--exec', app, '--listen', '0'], 2, /port 0 is not a port from 1 to 65535/],
+    ['unit --listen localhost:8080', () => ['unit', '--exec', app, '--listen', 'localhost:8080'], 2, /"localhost" is not an IP address; give 127\.0\.0\.1:8080 or \[::1\]:8080/],
+    ['unit --listen 300.1.1.1:80', () => ['unit', '--exec', app, '--listen', '300.1.1.1:80'], 2, /is not an IP address/],
+    ['unit --listen [::g]:80', () => ['unit', '--exec', app, '--listen', '[::g]:80'], 2, /::g is not an IPv6 address/],
+    ['unit --listen relative.sock', () => ['unit', '--exec', app, '--listen', 'relative.sock'], 2, /not an address/],
+    ['unit --listen a b=80', () => ['unit', '--exec', app, '--listen', 'a b=80'], 2, /must be 1-255 printable characters/],
+    ['unit, two sockets named http', () => ['unit', '--exec', app, '--listen', '8080', '--listen', 'http=8081'], 2, /two sockets are named "http"/],
+    ['unit --bogus', () => ['unit', '--exec', app, '--bogus'], 2, /unknown option --bogus/],
+    ['unit --watchdog soon', () => ['unit', '--exec', app, '--watchdog', 'soon'], 2, /a time such as 10s/],
+    ['unit --dynamic-user --run-as', () => ['unit', '--exec', app, '--dynamic-user', '--run-as', 'www'], 2, /exclude each other/],
+    ['unit --run-as a missing user', () => ['unit', '--exec', app, '--run-as', 'no-such-user-libsystemd'], 2, /--run-as no-such-user-libsystemd: no such user/],
+    ['unit --env without =', () => ['unit', '--exec', app, '--env', 'PORT'], 2, /--env PORT: KEY=VALUE/],
+    ['unit --name with a slash', () => ['unit', '--exec', app, '--name', 'a/b'], 2, /--name a\/b: use letters/],
+    ['unit, an app under /tmp with --dynamic-user', () => ['unit', '--exec', tmpApp, '--dynamic-user'], 2, /the app is under \/tmp, which DynamicUser= hides/],
+    ['unit, an app in a closed home with --dynamic-user', () => ['unit', '--exec', closed, '--dynamic-user'], 2, /the transient user cannot read .* is closed to other users, mode 700/],
+    ['run without a command', () => ['run'], 2, /no COMMAND given/],
+    ['run --bogus', () => ['run', '--bogus', '--', 'true'], 2, /unknown option --bogus/],
+    ['run -l 99999', () => ['run', '-l', '99999', '--', 'true'], 2, /port 99999 is not a port from 1 to 65535/],
+    ['run -l localhost:8080', () => ['run', '-l', 'localhost:8080', '--', 'true'], 2, /"localhost" is not an IP address/],
+    ['run --restart sometimes', () => ['run', '--restart', 'sometimes', '--', 'true'], 2, /--restart sometimes: no, on-failure or always/],
+    ['run --ready-timeout soon', () => ['run', '--ready-timeout', 'soon', '--', 'true'], 2, /a time such as 500ms/],
+    ['run --fdname count', () => ['run', '-l', '8080', '--fdname', 'a:b', '--', 'true'], 2, /--fdname has 2 names for 1 sockets/],
+    ['run -l on a port in use', () => ['run', '-l', `127.0.0.1:${busyPort}`, '--', 'true'], 1, /^libsystemd run: listen: address already in use \(EADDRINUSE\): 127\.0\.0\.1:\d+$/],
+  ];
+
+  it.each(cases)('%s', async (_what, args, code, message) => {
+    const r = await run(process.execPath, [CLI, ...args()], { cwd: dir });
+    expect(r.code, r.stderr).toBe(code);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--help for each command prints its usage on stdout and exits 0', async () => {
+    for (const cmd of [[], ['--help'], ['doctor', '--help'], ['run', '--help'], ['unit', '--help']]) {
+      const r = await run(process.execPath, [CLI, ...cmd]);
+      expect(r.code, cmd.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/libsystemd (doctor|run|unit)/);
+    }
+    expect((await run(process.execPath, [CLI, 'unit', '--help'])).stdout).toContain('--listen [NAME=]ADDR');
   });
 });

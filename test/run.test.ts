@@ -102,6 +102,16 @@ describeWith({ linux: true }, 'libsystemd run', () => {
     expect(admin).toMatchObject({ socket: 'admin', address: sock, pid: started.pid });
   });
 
+  it('names an unnamed --listen "http" (as libsystemd unit does) and logs the fd the command gets', async () => {
+    const p = port();
+    const r = start(['-l', `127.0.0.1:${p}`, '-l', `api=127.0.0.1:${p + 1}`, '--', process.execPath, '-e', `const l = require(${JSON.stringify(ROOT)}); console.error(JSON.stringify(l.listenFdsWithNames())); setInterval(() => {}, 1000)`]);
+    const listens = [await r.waitFor((e) => e.event === 'listen' && e.name === 'http', 'listen http'), await r.waitFor((e) => e.event === 'listen' && e.name === 'api', 'listen api')];
+    expect(listens.map((e) => [e.fd, e.name])).toEqual([[3, 'http'], [4, 'api']]);
+    expect((await r.waitFor((e) => e.event === 'start', 'start')).fds).toEqual(['3:http', '4:api']);
+    for (let i = 0; i < 100 && !r.stderr.includes('['); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(JSON.parse(r.stderr.trim())).toEqual([{ fd: 3, name: 'http' }, { fd: 4, name: 'api' }]);
+  });
+
   it('shows the notify example getting ready, its status and watchdog pings, and the time to ready', async () => {
     const p = port();
     const r = start(['--notify', '--watchdog', '1s', '--', process.execPath, join(ROOT, 'examples', 'notify-service', 'service.js')], { PORT: String(p), STARTUP_DELAY_MS: '200' });

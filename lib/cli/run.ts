@@ -11,12 +11,13 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_PASSCRED } from '../backend';
+import { SystemdError } from '../errors';
 import type { NativeBinding, PollWatcher } from '../native';
 import { load } from '../select';
+import { parseListens, type ListenSpec } from './listen';
 
 export interface RunOptions {
-  listen: string[];
-  fdnames: string[];
+  listen: ListenSpec[];
   accept: boolean;
   lazy: boolean;
   notify: boolean;
@@ -28,9 +29,12 @@ export interface RunOptions {
 }
 
 export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
-  -l, --listen ADDR      pass a socket (repeatable): 8080, 127.0.0.1:8080, [::1]:8080, /path.sock,
-                         udp:8125 (LISTEN_FDS, LISTEN_PID of the child)
-  --fdname A:B           LISTEN_FDNAMES, one name per --listen
+  -l, --listen [NAME=]ADDR
+                         pass a socket (repeatable): 8080, 127.0.0.1:8080, [::1]:8080, /path.sock,
+                         udp:8125 (LISTEN_FDS, LISTEN_PID of the child). NAME is its LISTEN_FDNAMES
+                         entry (default: http for the first, socket2, socket3… for the others, as
+                         libsystemd unit names them)
+  --fdname A:B           names for the --listen sockets, in order (instead of NAME=)
   --accept               inetd style: one COMMAND per connection, fd 3 is the connection
   --lazy                 start COMMAND on the first connection or datagram, like a .socket unit
   --notify               a private NOTIFY_SOCKET; shows READY, STATUS, WATCHDOG, FDSTORE… as they come
@@ -38,6 +42,7 @@ export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
   --watchdog TIME        WATCHDOG_USEC; SIGABRT when the pings stop (like WatchdogSec=)
   --restart POLICY       no, on-failure or always; stored fds (FDSTORE=1) are handed back
   --json                 one JSON event per line on stdout (the command's stdout goes to stderr)
+  --help                 this text
 TIME: 500ms, 2s, 1min, or seconds.`;
 
 export function parseTime(v: string, flag: string): number {
@@ -48,7 +53,9 @@ export function parseTime(v: string, flag: string): number {
 }
 
 export function parseRunArgs(argv: readonly string[]): RunOptions {
-  const o: RunOptions = { listen: [], fdnames: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [] };
+  const listen: string[] = [];
+  const fdnames: string[] = [];
+  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [] };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`${flag} needs a value`);
@@ -63,8 +70,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     }
     switch (a) {
       case '-l':
-      case '--listen': o.listen.push(value(i++, a)); break;
-      case '--fdname': o.fdnames.push(...value(i++, a).split(':')); break;
+      case '--listen': listen.push(value(i++, a)); break;
+      case '--fdname': fdnames.push(...value(i++, a).split(':')); break;
       case '--accept': o.accept = true; break;
       case '--lazy': o.lazy = true; break;
       case '--notify': o.notify = true; break;
@@ -85,7 +92,9 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   }
   if (o.command.length === 0) o.command = argv.slice(i) as string[];
   if (o.command.length === 0) throw new Error('no COMMAND given (put it after --)');
-  if (o.fdnames.length && o.fdnames.length !== o.listen.length) throw new Error(`--fdname has ${o.fdnames.length} names for ${o.listen.length} sockets`);
+  if (fdnames.length && fdnames.length !== listen.length) throw new Error(`--fdname has ${fdnames.length} names for ${listen.length} sockets`);
+  if (fdnames.length && listen.some((l) => l.includes('='))) throw new Error('--fdname and --listen NAME=ADDR exclude each other');
+  o.listen = parseListens(listen.map((l, k) => (fdnames[k] !== undefined ? `${fdnames[k]}=${l}` : l)));
   if (o.accept && o.listen.length !== 1) throw new Error('--accept takes exactly one --listen');
   if (o.accept && (o.notify || o.watchdogMs !== undefined || o.lazy)) throw new Error('--accept runs one COMMAND per connection: --notify, --watchdog and --lazy do not apply');
   return o;
@@ -97,32 +106,29 @@ interface Passed {
 }
 
 /** Binds one --listen address without ever accepting on it (the child does). */
-function bindSocket(n: NativeBinding, address: string): number {
-  const udp = address.startsWith('udp:');
-  const a = udp ? address.slice(4) : address;
-  const type = udp ? SOCK_DGRAM : SOCK_STREAM;
-  if (a.startsWith('/')) {
+function bindSocket(n: NativeBinding, l: ListenSpec): number {
+  const type = l.datagram ? SOCK_DGRAM : SOCK_STREAM;
+  const fail = (rc: number): never => {
+    throw new SystemdError(rc, 'listen', l.address);
+  };
+  if (l.path !== undefined) {
     const fd = n.unix_socket(type, false);
+    if (fd < 0) fail(fd);
     try {
-      unlinkSync(a);
+      unlinkSync(l.path);
     } catch {
       // not there yet
     }
-    const rc = fd < 0 ? fd : n.unix_bind(fd, Buffer.from(a));
-    const rc2 = rc < 0 || udp ? rc : n.listen_fd(fd, 4096);
-    if (rc2 < 0) throw new Error(`cannot listen on ${address}: errno ${-rc2}`);
+    const rc = n.unix_bind(fd, Buffer.from(l.path));
+    const rc2 = rc < 0 || l.datagram ? rc : n.listen_fd(fd, 4096);
+    if (rc2 < 0) {
+      n.close(fd);
+      fail(rc2);
+    }
     return fd;
   }
-  let m: RegExpExecArray | null;
-  let family: 4 | 6 = 6;
-  let host = '::';
-  let port: number;
-  if ((m = /^(\d+)$/.exec(a))) port = Number(m[1]);
-  else if ((m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+)$/.exec(a))) [family, host, port] = [4, m[1]!, Number(m[2])];
-  else if ((m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(a))) [host, port] = [m[1]!, Number(m[2])];
-  else throw new Error(`--listen ${address}: a port, IPv4:port, [IPv6]:port, /path or udp:…`);
-  const fd = n.inet_listen(family, host, port, type, 4096);
-  if (fd < 0) throw new Error(`cannot listen on ${address}: errno ${-fd}`);
+  const fd = n.inet_listen(l.family!, l.host!, l.port!, type, 4096);
+  if (fd < 0) fail(fd);
   return fd;
 }
 
@@ -166,11 +172,11 @@ export class Supervisor {
 
   run(): Promise<number> {
     const result = new Promise<number>((resolve) => (this.done = resolve));
-    this.o.listen.forEach((address, i) => {
-      const fd = bindSocket(this.n, address);
-      const name = this.o.fdnames[i] ?? 'unknown';
-      this.sockets.push({ fd, name });
-      this.emit('listen', { address, fd, name });
+    this.o.listen.forEach((l, i) => {
+      const fd = bindSocket(this.n, l);
+      this.sockets.push({ fd, name: l.name });
+      // The fd the command gets (3, 4, …), not this process's own.
+      this.emit('listen', { address: l.address, fd: 3 + i, name: l.name });
     });
     if (this.o.notify || this.o.watchdogMs !== undefined) this.openNotifySocket();
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -255,7 +261,7 @@ export class Supervisor {
     const fds = [...this.sockets, ...this.stored];
     const child = this.spawnChild(fds);
     this.child = child;
-    this.emit('start', { pid: child.pid, command: this.o.command.join(' '), fds: fds.map((f) => `${f.fd}:${f.name}`) });
+    this.emit('start', { pid: child.pid, command: this.o.command.join(' '), fds: fds.map((f, i) => `${3 + i}:${f.name}`) });
     if (this.o.notify && this.o.readyTimeoutMs !== undefined) this.readyTimer = setTimeout(() => this.fail('timeout', 'SIGTERM'), this.o.readyTimeoutMs);
     if (!this.o.notify) this.armWatchdog(); // Type=simple: the watchdog runs from the start
     child.on('exit', (code, signal) => this.exited(code, signal));
