@@ -124,3 +124,48 @@ console.log(JSON.stringify({ kind: report.kind, start: LISTEN_FDS_START, fds: li
     expect(tsc.stdout).toContain("Type 'number[]' is not assignable to type 'string'");
   });
 });
+
+describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] }, 'a fresh clone, as a contributor gets it', () => {
+  let base: string;
+  let clone: string;
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), 'libsystemd-clone-'));
+    clone = join(base, 'libsystemd');
+    // The committed tree, as `git clone` gives it: no dist/, no build/, no node_modules/.
+    const c = await run('git', ['clone', '--quiet', ROOT, clone], { timeoutMs: 60_000 });
+    expect(c.code, c.stderr).toBe(0);
+    expect(existsSync(join(clone, 'dist'))).toBe(false);
+    const i = await npm(['install'], clone);
+    expect(i.code, i.stderr).toBe(0);
+  }, 400_000);
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it('npm install && npm start: the demo serves', async () => {
+    // Its own network namespace (port 8080 is the machine's); the demo is stopped by its pid.
+    const script = [
+      'set -e',
+      'ip link set lo up',
+      'npm start > start.log 2>&1 & pid=$!',
+      'for i in $(seq 1 200); do curl -s -o /dev/null 127.0.0.1:8080/ && break; sleep 0.05; done',
+      'curl -s 127.0.0.1:8080/',
+      'kill $pid; wait $pid || true',
+    ].join('\n');
+    const r = await run('unshare', ['--net', '--', '/bin/sh', '-c', script], { cwd: clone, env: userEnv(), timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ hello: 'from libsystemd', served: 1 });
+  });
+
+  it('npm install && npm pack: the tarball has dist/ and loads in an empty project', async () => {
+    const p = await npm(['pack', '--pack-destination', base], clone);
+    expect(p.code, p.stderr).toBe(0);
+    const tgz = join(base, readdirSync(base).find((f) => f.endsWith('.tgz'))!);
+    const files = (await run('tar', ['tzf', tgz])).stdout.split('\n');
+    expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.mjs', 'package/dist/cli.js']));
+    const dir = project(base, 'from-clone', {});
+    const i = await npm(['install', '--ignore-scripts', tgz], dir);
+    expect(i.code, i.stderr).toBe(0);
+    const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ fds: [] });
+  });
+});
