@@ -152,7 +152,7 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
     ].join('\n');
     const r = await run('unshare', ['--net', '--', '/bin/sh', '-c', script], { cwd: clone, env: userEnv(), timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ hello: 'from libsystemd', served: 1 });
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ hello: 'from libsystemd', served: 2 }); // the probe, then this request
   });
 
   it('npm install && npm pack: the tarball has dist/ and loads in an empty project', async () => {
