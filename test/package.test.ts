@@ -60,6 +60,16 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     expect(files.filter((f) => f.startsWith('package/build/') || f.startsWith('package/test/') || f.startsWith('package/node_modules/'))).toEqual([]);
   });
 
+  it('@arethetypeswrong/cli finds no problem for any entry point in any resolution mode', async () => {
+    const r = await run(join(ROOT, 'node_modules', '.bin', 'attw'), [tarball, '--format', 'table-flipped'], { env: userEnv(), timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('No problems found');
+    // Every entry point was checked, in node10, node16 (CJS and ESM) and bundler resolution.
+    for (const entry of ['libsystemd', 'libsystemd/pino', 'libsystemd/winston', 'libsystemd/console', 'libsystemd/compat/sd-notify', 'libsystemd/compat/systemd-journald', 'libsystemd/compat/systemd-socket', 'libsystemd/compat/systemd']) {
+      expect(r.stdout).toContain(`"${entry}"`);
+    }
+  });
+
   it('installed with --ignore-scripts, loads the prebuild (kind libsystemd)', async () => {
     const dir = project(base, 'ignore-scripts', {});
     const i = await npm(['install', '--ignore-scripts', tarball], dir);
