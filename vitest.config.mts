@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The runtime, package-manager and glibc matrix: npm run test:matrix (vitest.matrix.mts).
+    exclude: ['test/matrix/**', '**/node_modules/**'],
     // Activation, env and fd behaviour is process-global: every file gets its own process.
     pool: 'forks',
     testTimeout: 60_000,

@@ -1,7 +1,7 @@
 // Writes dist/<entry>.mjs and .d.mts for each CommonJS entry, so `import { x } from 'libsystemd'`
 // gets real named exports (not only what Node's CJS lexer can detect) from the one instance.
 'use strict';
-const { writeFileSync } = require('node:fs');
+const { chmodSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
@@ -27,3 +27,6 @@ for (const entry of entries) {
       : `export * from './${base}.js';\nimport * as all from './${base}.js';\nexport default all;\n`;
   writeFileSync(join(dist, `${entry}.d.mts`), dts);
 }
+
+// The bin: executable, as npm makes it when it installs the package (npx and a clone need it too).
+chmodSync(join(dist, 'cli.js'), 0o755);

@@ -57,7 +57,9 @@ function main() {
   if (process.platform !== 'linux') return say('not Linux: using the pure-JS backend (no native build needed)');
   if (process.env.LIBSYSTEMD_SKIP_BUILD === '1') return say('LIBSYSTEMD_SKIP_BUILD=1: native build skipped');
   const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'libsystemd.node');
-  if (loads(prebuild)) return; // the shipped binary works: nothing to build
+  // The shipped binary works: nothing to build, no compiler needed.
+  if (loads(prebuild)) return say(`using the prebuilt binary prebuilds/${process.platform}-${process.arch}/libsystemd.node (nothing to compile)`);
+  say(`no prebuilt binary loads for ${process.platform}-${process.arch}: compiling the addon with node-gyp`);
   const r = build();
   if (!r.ok) say(`no prebuild for ${process.platform}-${process.arch} and the native build failed (${r.why}); the pure-JS backend will be used`);
 }

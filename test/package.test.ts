@@ -93,7 +93,7 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     mkdirSync(unpacked);
     await run('tar', ['xzf', tarball, '-C', unpacked]);
     rmSync(join(unpacked, 'package', 'prebuilds'), { recursive: true, force: true });
-    const repack = await run('npm', ['pack', '--pack-destination', unpacked], { cwd: join(unpacked, 'package'), env: userEnv() });
+    const repack = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', unpacked], { cwd: join(unpacked, 'package'), env: userEnv() });
     expect(repack.code, repack.stderr).toBe(0);
     const bare = join(unpacked, readdirSync(unpacked).find((f) => f.endsWith('.tgz'))!);
     const dir = project(base, 'no-prebuild', {});

@@ -100,11 +100,15 @@ describeWith(JOURNALD_NEEDS, 'the examples, as their READMEs run them, against a
 describeWith({ linux: true, root: true, bins: ['systemd-socket-activate', 'curl', 'unshare'] }, 'examples/socket-activated-http under systemd-socket-activate', () => {
   it('the first line serves, and the requests get the answers shown', async () => {
     const [first, ...rest] = commands(...testBlocks('examples/socket-activated-http/README.md', 'socket-activate'));
-    // Its own network namespace (port 8080 is the machine's) and /tmp (the socket path).
+    // Its own network namespace (port 8080 is the machine's) and /tmp (the socket path); a
+    // checkout that lives under /tmp is bound back into the new /tmp at its own path.
     const script = [
       'set -e',
       'ip link set lo up',
+      'exec 3<.',
       'mount -t tmpfs tmpfs /tmp',
+      'case "$PWD" in /tmp/*) mkdir -p "$PWD" && mount --bind /proc/self/fd/3 "$PWD";; esac',
+      'cd "$PWD"',
       `${first!.cmd} & act=$!`,
       'for i in $(seq 1 100); do [ -S /tmp/app-admin.sock ] && break; sleep 0.05; done',
       ...rest.map((c, i) => `echo "--- ${i}"; ${c.cmd}; echo`),

@@ -4,13 +4,13 @@
  * original) and sd_journal_stream_fd (connect, SHUT_RD, header).
  */
 import { writeSync } from 'node:fs';
-import { SOCK_STREAM, SOL_SOCKET, SO_SNDBUF } from '../backend';
+import { SOCK_STREAM } from '../backend';
 import { E } from '../errors';
 import { frame, splitIovecs } from '../journal/fields';
 import { JOURNAL_SOCKET } from '../journal/sender';
 import { STDOUT_SOCKET, streamHeader } from '../journal/stream';
 import type { NativeBinding } from '../native';
-import { datagramSocket } from './transport';
+import { datagramSocket, incSndbuf } from './transport';
 
 const SHUT_RD = 0;
 
@@ -54,7 +54,7 @@ export function nativeJournal(n: NativeBinding): JournalImpl {
       if (s < 0) return s;
       let rc = n.unix_connect(s, Buffer.from(STDOUT_SOCKET));
       if (rc === 0) rc = n.shutdown(s, SHUT_RD);
-      if (rc === 0) n.setsockopt_int(s, SOL_SOCKET, SO_SNDBUF, 8 << 20);
+      if (rc === 0) incSndbuf(n, s);
       if (rc === 0) {
         try {
           writeSync(s, streamHeader(identifier, priority, levelPrefix));

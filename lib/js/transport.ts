@@ -30,8 +30,13 @@ export interface JsTransport {
 export function datagramSocket(n: NativeBinding, nonblocking: boolean): number {
   const fd = n.unix_socket(SOCK_DGRAM, nonblocking);
   if (fd < 0) return fd;
-  if (n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 8 << 20);
+  incSndbuf(n, fd);
   return fd;
+}
+
+/** libsystemd's fd_inc_sndbuf(fd, 8 MiB): SO_SNDBUFFORCE (past net.core.wmem_max) when privileged, else SO_SNDBUF. */
+export function incSndbuf(n: NativeBinding, fd: number): void {
+  if (n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 8 << 20);
 }
 
 /** A failed Node fs call as -errno (Node's own errno values are already negative). */
