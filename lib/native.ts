@@ -10,7 +10,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 5;
+export const BINDING_VERSION = 6;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -34,8 +34,8 @@ export interface NativeBinding {
   journal_sendv(fields: Buffer | readonly Buffer[]): number;
   journal_stream_fd(identifier: string | null, priority: number, levelPrefix: boolean): number;
   // the journal sender (journal_queue.cc): one per environment
-  jq_init(path: Buffer, events: (kind: number, value: number) => void): void;
-  /** 1 sent, queued or counted; 2 dropped, first of a stall episode; 0 no journal socket; -errno. */
+  jq_init(path: Buffer, events: (kind: number, value: number) => void, useLibuv: boolean): void;
+  /** 1 sent, queued or counted; 2 dropped, first of a stall episode; 3 queued (without libuv: pump); 0 no journal socket; -errno. */
   jq_send(entry: Buffer): number;
   jq_stats(): Record<'sent' | 'queued' | 'queuedBytes' | 'dropped' | 'viaMemfd' | 'blockedCalls' | 'blockedMs' | 'accepted' | 'done', number>;
   /** A negative value keeps the current setting. */
@@ -44,6 +44,10 @@ export interface NativeBinding {
   jq_notify_at(target: number): boolean;
   /** Synchronous flush until empty or no progress for timeoutMs: entries still queued. */
   jq_drain(timeoutMs: number): number;
+  /** Without libuv: one wake's worth of flushing and the stall check: [queued, droppedNow, done]. */
+  jq_pump(): [number, number, number];
+  /** The exit drain (delivered, or counted and reported on stderr), for an 'exit' listener. */
+  jq_exit_drain(): void;
   // raw primitives for the js backend (unix.cc)
   unix_socket(type: number, nonblock: boolean): number;
   unix_bind(fd: number, path: Buffer): number;
@@ -61,6 +65,7 @@ export interface NativeBinding {
   get_cloexec(fd: number): number;
   memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
   pipe(): [number, number] | number;
+  fd_stat(fd: number): [mode: number, dev: number, ino: number] | number;
   // libuv poll watcher (poll.cc)
   /** A watcher id (> 0), or a negative uv error. */
   poll_start(fd: number, writable: boolean, callback: (events: number) => void): number;

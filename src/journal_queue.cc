@@ -123,6 +123,9 @@ struct JournalQueue {
   napi_ref events = nullptr;
   napi_async_cleanup_hook_handle hook = nullptr;
   bool torn_down = false;
+  // false where the runtime's Node-API has no working libuv (Bun, Deno): JavaScript then drives
+  // the flush with jq_pump() on a timer; the bound and the exit drain are the same.
+  bool use_libuv = true;
 };
 
 namespace {
@@ -138,6 +141,7 @@ constexpr size_t kWakeBudget = 256;
 constexpr int kNoJournal = 0;    // no journal socket (ENOENT before anything was ever sent)
 constexpr int kAccepted = 1;     // sent, queued, or dropped with the episode already warned
 constexpr int kDroppedWarn = 2;  // dropped: the first of a stall episode (JavaScript warns)
+constexpr int kQueued = 3;       // accepted into the queue (where JavaScript pumps: start pumping)
 
 // Events for the JavaScript callback: (kind, value).
 constexpr int kEventDone = 1;    // done reached the flush target
@@ -343,13 +347,14 @@ void OnTimer(uv_timer_t* h);
 // The handles keep the loop alive only while a flush() is waiting: at every exit the drain
 // delivers the rest.
 void UpdateRef(Queue* s) {
+  if (!s->use_libuv) return;
   bool want = s->notify_at > 0;
   if (s->poll_open) want ? uv_ref(reinterpret_cast<uv_handle_t*>(&s->poll)) : uv_unref(reinterpret_cast<uv_handle_t*>(&s->poll));
   if (s->timer_open) want ? uv_ref(reinterpret_cast<uv_handle_t*>(&s->timer)) : uv_unref(reinterpret_cast<uv_handle_t*>(&s->timer));
 }
 
 void Arm(Queue* s) {
-  if (s->torn_down) return;
+  if (s->torn_down || !s->use_libuv) return;
   if (!s->timer_open) {
     uv_timer_init(s->loop, &s->timer);
     s->timer.data = s;
@@ -417,7 +422,7 @@ void Finish(Queue* s) {
   if (s->fd >= 0) close(s->fd);
   napi_async_cleanup_hook_handle hook = s->hook;
   delete s;
-  napi_remove_async_cleanup_hook(hook);
+  if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
 }
 
 void OnHandleClosed(uv_handle_t* h) {
@@ -448,14 +453,19 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   }
 }
 
+// For runtimes without async cleanup hooks (some Node-API implementations outside Node): the
+// same drain; the handles are closed without waiting for their callbacks.
+void OnTeardownSync(void* arg) { OnTeardown(nullptr, arg); }
+
 Queue* Get(const Napi::Env& env) {
   Queue* s = env.GetInstanceData<AddonState>()->journal_queue;
   if (s == nullptr) throw Napi::Error::New(env, "jq_init() was not called");
   return s;
 }
 
-// jq_init(path: Buffer, events: (kind: number, value: number) => void): void
-//   creates this environment's queue for the journal socket at path (once per environment).
+// jq_init(path: Buffer, events: (kind: number, value: number) => void, useLibuv: boolean): void
+//   creates this environment's queue for the journal socket at path (once per environment);
+//   without libuv, JavaScript calls jq_pump() while entries are queued.
 Napi::Value JqInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonState* state = env.GetInstanceData<AddonState>();
@@ -472,15 +482,19 @@ Napi::Value JqInit(const Napi::CallbackInfo& info) {
   memcpy(s->addr.sun_path, path.Data(), path.Length());
   s->addr_len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.Length() + 1);
   s->env = env;
-  if (napi_get_uv_event_loop(env, &s->loop) != napi_ok || s->loop == nullptr) {
+  s->use_libuv = info.Length() < 3 || !info[2].IsBoolean() || info[2].As<Napi::Boolean>().Value();
+  if (s->use_libuv && (napi_get_uv_event_loop(env, &s->loop) != napi_ok || s->loop == nullptr)) {
     delete s;
     throw Napi::Error::New(env, "no event loop");
   }
   napi_create_reference(env, info[1], 1, &s->events);
   if (napi_add_async_cleanup_hook(env, OnTeardown, s, &s->hook) != napi_ok) {
-    napi_delete_reference(env, s->events);
-    delete s;
-    throw Napi::Error::New(env, "napi_add_async_cleanup_hook failed");
+    s->hook = nullptr;
+    if (napi_add_env_cleanup_hook(env, OnTeardownSync, s) != napi_ok) {
+      napi_delete_reference(env, s->events);
+      delete s;
+      throw Napi::Error::New(env, "no Node-API cleanup hook: the journal queue cannot be drained at exit");
+    }
   }
   {
     std::lock_guard<std::mutex> lock(*g_mu);
@@ -546,7 +560,29 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
   s->queued_bytes += need;
   s->accepted++;
   Arm(s);
-  return Napi::Number::New(env, kAccepted);
+  return Napi::Number::New(env, s->use_libuv ? kAccepted : kQueued);
+}
+
+// jq_exit_drain(): void  the exit drain (delivered, or counted and reported on stderr), for a
+//   runtime whose process.exit() runs no C atexit handler (Bun): called from its 'exit' event.
+Napi::Value JqExitDrain(const Napi::CallbackInfo& info) {
+  ExitDrain(Get(info.Env()));
+  return info.Env().Undefined();
+}
+
+// jq_pump(): [queued, droppedNow, done]  where there is no libuv: one wake's worth of flushing
+//   (what the poll watcher does), and the stall check (what the timer does).
+Napi::Value JqPump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Queue* s = Get(env);
+  FlushSome(s, kWakeBudget);
+  double lost = 0;
+  if (!s->entries.empty() && static_cast<double>(NowMs() - s->last_progress) >= s->max_stall_ms) lost = DropAll(s);
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, static_cast<double>(s->entries.size()));
+  out.Set(1u, lost);
+  out.Set(2u, s->done);
+  return out;
 }
 
 // jq_stats(): { sent, queued, queuedBytes, dropped, viaMemfd, blockedCalls, blockedMs, accepted, done }
@@ -616,4 +652,6 @@ void RegisterJournalQueue(Napi::Env env, Napi::Object exports) {
   exports.Set("jq_configure", Napi::Function::New(env, JqConfigure, "jq_configure"));
   exports.Set("jq_notify_at", Napi::Function::New(env, JqNotifyAt, "jq_notify_at"));
   exports.Set("jq_drain", Napi::Function::New(env, JqDrain, "jq_drain"));
+  exports.Set("jq_pump", Napi::Function::New(env, JqPump, "jq_pump"));
+  exports.Set("jq_exit_drain", Napi::Function::New(env, JqExitDrain, "jq_exit_drain"));
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
@@ -355,6 +356,19 @@ Napi::Value MemfdSealed(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, MemfdSealedFd(name.c_str(), iov.data(), iov.size()));
 }
 
+// fd_stat(fd): [mode, dev, ino] | number  fstat() of fd, or -errno (runtimes whose fs module only
+//   knows its own fds, such as Deno's, cannot stat an inherited socket)
+Napi::Value FdStat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct stat st;
+  if (fstat(ArgInt(info, 0), &st) < 0) return Errno(env, errno);
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, static_cast<double>(st.st_mode));
+  out.Set(1u, static_cast<double>(st.st_dev));
+  out.Set(2u, static_cast<double>(st.st_ino));
+  return out;
+}
+
 // pipe(): [readFd, writeFd] | number  both close-on-exec, or -errno
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -385,4 +399,5 @@ void RegisterUnix(Napi::Env env, Napi::Object exports) {
   exports.Set("get_cloexec", Napi::Function::New(env, GetCloexec, "get_cloexec"));
   exports.Set("memfd_sealed", Napi::Function::New(env, MemfdSealed, "memfd_sealed"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("fd_stat", Napi::Function::New(env, FdStat, "fd_stat"));
 }

@@ -107,7 +107,7 @@ describeWith({ linux: true, root: true, bins: ['systemd-socket-activate', 'curl'
       'ip link set lo up',
       'exec 3<.',
       'mount -t tmpfs tmpfs /tmp',
-      'case "$PWD" in /tmp/*) mkdir -p "$PWD" && mount --bind /proc/self/fd/3 "$PWD";; esac',
+      'case "$PWD" in /tmp/*) mkdir -p "$PWD" && mount --no-canonicalize --bind /proc/self/fd/3 "$PWD";; esac',
       'cd "$PWD"',
       `${first!.cmd} & act=$!`,
       'for i in $(seq 1 100); do [ -S /tmp/app-admin.sock ] && break; sleep 0.05; done',

@@ -55,13 +55,26 @@ interface Waiter {
 const EVENT_DONE = 1;
 const EVENT_GAVE_UP = 2;
 const DROPPED_WARN = 2;
+const QUEUED = 3;
+/** How often JavaScript pumps the queue where the runtime's Node-API has no working libuv. */
+const PUMP_MS = 5;
+
+/**
+ * Bun's Node-API has no libuv poll handles (it aborts), and Deno's never delivers their events:
+ * there JavaScript drives the same native queue with a timer.
+ */
+export const RUNTIME_HAS_LIBUV = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 
 export class NativeJournalSender {
   private readonly waiters: Waiter[] = [];
+  private pumping: NodeJS.Timeout | undefined;
   readonly options: SenderOptions = { ...SENDER_DEFAULTS };
 
   constructor(private readonly n: NativeBinding) {
-    n.jq_init(Buffer.from(JOURNAL_SOCKET), (kind, value) => this.onEvent(kind, value));
+    n.jq_init(Buffer.from(JOURNAL_SOCKET), (kind, value) => this.onEvent(kind, value), RUNTIME_HAS_LIBUV);
+    // Node drains at exit from native code (the cleanup hook, atexit), after every 'exit'
+    // listener; Bun's process.exit() runs no atexit handler, so there the drain is a listener.
+    if (!RUNTIME_HAS_LIBUV) process.once('exit', () => n.jq_exit_drain());
   }
 
   /**
@@ -70,6 +83,10 @@ export class NativeJournalSender {
    */
   send(entry: Buffer): number {
     const rc = this.n.jq_send(entry);
+    if (rc === QUEUED) {
+      this.startPump();
+      return 1;
+    }
     if (rc === DROPPED_WARN) {
       process.emitWarning(`libsystemd: journald accepted nothing for ${this.options.maxBlockMs} ms while the journal queue was full (${this.options.maxQueueBytes} bytes); entries are being dropped and counted (journal.stats().dropped)`, { code: 'LIBSYSTEMD_JOURNAL_DROPPED' });
       return 1;
@@ -83,6 +100,21 @@ export class NativeJournalSender {
     this.n.jq_configure(o.maxQueueBytes, o.maxStallMs, o.maxBlockMs, o.exitTimeoutMs);
   }
 
+  /** Without libuv: flushes one wake's worth every PUMP_MS while entries wait (unref'd unless a flush waits). */
+  private startPump(): void {
+    if (this.pumping) return;
+    this.pumping = setInterval(() => {
+      const [queued, lost, done] = this.n.jq_pump();
+      if (lost > 0) this.onEvent(EVENT_GAVE_UP, lost);
+      this.settle(done);
+      if (queued === 0 && this.pumping) {
+        clearInterval(this.pumping);
+        this.pumping = undefined;
+      }
+    }, PUMP_MS);
+    if (this.waiters.length === 0) this.pumping.unref();
+  }
+
   /** Resolves once every entry accepted so far has left the process (delivered, or dropped and counted). */
   flush(timeoutMs?: number): Promise<JournalStats> {
     const { accepted: target, done } = this.rawStats();
@@ -91,6 +123,11 @@ export class NativeJournalSender {
     return new Promise((resolve, reject) => {
       const w: Waiter = { target, resolve };
       this.waiters.push(w);
+      // Where JavaScript pumps, the pump keeps the process alive while someone waits.
+      if (!RUNTIME_HAS_LIBUV) {
+        this.startPump();
+        this.pumping?.ref();
+      }
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
         w.timer = setTimeout(() => {
           this.remove(w);
@@ -132,6 +169,7 @@ export class NativeJournalSender {
       resolved = true;
     }
     if (resolved) this.rearm();
+    if (this.waiters.length === 0) this.pumping?.unref();
   }
 
   private onEvent(kind: number, value: number): void {

@@ -8,7 +8,7 @@ import { E } from '../errors';
 import { INT_MAX, parsePid, safeAtoi, safeAtou64, splitFdNames, U64_MAX } from './parse';
 import { nativeJournal } from './journal';
 import { helperNotify, nativeNotify } from './notify';
-import { access, fstat, type JsTransport } from './transport';
+import { access, type JsTransport } from './transport';
 
 const LISTEN_FDS_START = 3;
 const env = process.env;
@@ -57,7 +57,7 @@ export function createJsBackend(t: JsTransport): Backend {
   function isSocketInternal(fd: number, type: number, listening: number): number {
     if (fd < 0) return -E.EBADF;
     if (type < 0) return -E.EINVAL;
-    const st = fstat(fd);
+    const st = t.stat(fd);
     if (typeof st === 'number') return st;
     if (!st.isSocket()) return 0;
     if (type !== 0) {
@@ -103,7 +103,7 @@ export function createJsBackend(t: JsTransport): Backend {
 
     isFifo(fd, path) {
       if (fd < 0) return -E.EBADF;
-      const st = fstat(fd);
+      const st = t.stat(fd);
       if (typeof st === 'number') return st;
       if (!st.isFIFO()) return 0;
       if (path === null) return 1;

@@ -3,7 +3,6 @@
  * sd_journal_sendv (framing, implicit SYSLOG_IDENTIFIER, memfd fallback; blocking, like the
  * original) and sd_journal_stream_fd (connect, SHUT_RD, header).
  */
-import { writeSync } from 'node:fs';
 import { SOCK_STREAM } from '../backend';
 import { E } from '../errors';
 import { frame, splitIovecs } from '../journal/fields';
@@ -56,11 +55,11 @@ export function nativeJournal(n: NativeBinding): JournalImpl {
       if (rc === 0) rc = n.shutdown(s, SHUT_RD);
       if (rc === 0) incSndbuf(n, s);
       if (rc === 0) {
-        try {
-          writeSync(s, streamHeader(identifier, priority, levelPrefix));
-        } catch (err) {
-          rc = (err as NodeJS.ErrnoException).errno ?? -E.EIO;
-        }
+        // Through the addon, not fs.writeSync: a raw socket fd is not a file to every runtime
+        // (Deno's fs refuses it). A fresh blocking socket takes the short header whole.
+        const header = streamHeader(identifier, priority, levelPrefix);
+        const sent = n.unix_sendmsg(s, null, header, null);
+        rc = sent < 0 ? sent : sent === header.length ? 0 : -E.EIO;
       }
       if (rc < 0) {
         n.close(s);

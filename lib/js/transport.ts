@@ -20,7 +20,21 @@ export interface JsTransport {
   acceptsConnections(fd: number): number;
   /** getsockname() as raw sockaddr bytes; -ENOTSUP on the node transport. */
   socketName(fd: number): Buffer | number;
+  /** fstat(fd): the addon's on the native transport (any runtime), Node's fs on the node one. */
+  stat(fd: number): FdStat | number;
 }
+
+/** What the fd checks need of fstat(). */
+export interface FdStat {
+  isSocket(): boolean;
+  isFIFO(): boolean;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+const S_IFIFO = 0o010000;
 
 /**
  * An AF_UNIX datagram socket with an 8 MiB send buffer, as libsystemd's fd_inc_sndbuf() sets
@@ -72,6 +86,12 @@ export function nativeTransport(binding: NativeBinding): JsTransport {
     socketType: (fd) => binding.getsockopt_int(fd, SOL_SOCKET, SO_TYPE),
     acceptsConnections: (fd) => binding.getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN),
     socketName: (fd) => binding.getsockname(fd),
+    stat: (fd) => {
+      const r = binding.fd_stat(fd);
+      if (typeof r === 'number') return r;
+      const [mode, dev, ino] = r;
+      return { isSocket: () => (mode & S_IFMT) === S_IFSOCK, isFIFO: () => (mode & S_IFMT) === S_IFIFO, dev, ino };
+    },
   };
 }
 
@@ -87,5 +107,6 @@ export function nodeTransport(): JsTransport {
     socketType: () => -E.ENOTSUP,
     acceptsConnections: () => -E.ENOTSUP,
     socketName: () => -E.ENOTSUP,
+    stat: fstat,
   };
 }
