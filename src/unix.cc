@@ -361,7 +361,9 @@ Napi::Value MemfdSealed(const Napi::CallbackInfo& info) {
 Napi::Value FdStat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct stat st;
-  if (fstat(ArgInt(info, 0), &st) < 0) return Errno(env, errno);
+  // The system call itself: glibc exports fstat only since 2.33 (before, an inline wrapper of
+  // __fxstat), and a prebuild must load on older glibc. The kernel's struct stat is glibc's here.
+  if (syscall(SYS_fstat, ArgInt(info, 0), &st) < 0) return Errno(env, errno);
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, static_cast<double>(st.st_mode));
   out.Set(1u, static_cast<double>(st.st_dev));

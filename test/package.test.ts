@@ -52,6 +52,22 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     expect(files.filter((f) => f.startsWith('package/build/') || f.startsWith('package/test/') || f.startsWith('package/node_modules/'))).toEqual([]);
   });
 
+  it('the prebuilds need no newer glibc than their oldest targets (x64 GLIBC_2.9, arm64 GLIBC_2.17, GLIBCXX_3.4.21)', async () => {
+    const unpacked = join(base, 'symbols');
+    mkdirSync(unpacked);
+    expect((await run('tar', ['xzf', tarball, '-C', unpacked])).code).toBe(0);
+    const newest = async (file: string, prefix: string) => {
+      const r = await run('objdump', ['-T', file]);
+      const versions = [...r.stdout.matchAll(new RegExp(`\\b${prefix}_([0-9.]+)`, 'g'))].map((m) => m[1]!.split('.').map(Number));
+      versions.sort((a, b) => a[0]! - b[0]! || (a[1] ?? 0) - (b[1] ?? 0) || (a[2] ?? 0) - (b[2] ?? 0));
+      return versions.at(-1)!.join('.');
+    };
+    const dir = join(unpacked, 'package', 'prebuilds');
+    expect(await newest(join(dir, 'linux-x64', 'libsystemd.node'), 'GLIBC')).toBe('2.9');
+    expect(await newest(join(dir, 'linux-arm64', 'libsystemd.node'), 'GLIBC')).toBe('2.17');
+    for (const arch of ['linux-x64', 'linux-arm64']) expect(await newest(join(dir, arch, 'libsystemd.node'), 'GLIBCXX')).toBe('3.4.21');
+  });
+
   it('@arethetypeswrong/cli finds no problem for any entry point in any resolution mode', async () => {
     const r = await run(join(ROOT, 'node_modules', '.bin', 'attw'), [tarball, '--format', 'table-flipped'], { env: userEnv(), timeoutMs: 120_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
