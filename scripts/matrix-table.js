@@ -14,9 +14,14 @@ if (!existsSync(results)) {
 }
 const rows = JSON.parse(readFileSync(results, 'utf8'));
 const order = ['Node.js', 'Bun', 'Deno', 'Node.js linux-arm64 (qemu-aarch64)', 'npm', 'pnpm', 'Yarn', 'glibc'];
+// The longest matching prefix decides ("Node.js linux-arm64 …" is not "Node.js").
 const rank = (r) => {
-  const i = order.findIndex((o) => r.what.startsWith(o));
-  return i < 0 ? order.length : i;
+  let best = order.length;
+  let len = -1;
+  order.forEach((o, i) => {
+    if (r.what.startsWith(o) && o.length > len) [best, len] = [i, o.length];
+  });
+  return best;
 };
 rows.sort((a, b) => rank(a) - rank(b) || a.version.localeCompare(b.version, 'en', { numeric: true }));
 const esc = (s) => String(s).replace(/\|/g, '\\|');
