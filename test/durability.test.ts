@@ -133,6 +133,28 @@ describeWith(JOURNALD_NEEDS, 'the queue bound and the exit drain', () => {
       expect(stored).toEqual(expected(500 - queued));
     });
 
+    it.each(['worker-terminate', 'pino-exit'])('journald stopped, the addon loaded only in a worker (%s): no crash, the exit waits exitTimeoutMs, the loss is counted exactly', async (how) => {
+      const id = `stopped-${how}-${mode.replace('/', '-')}-${process.pid}`;
+      j.pause();
+      let r;
+      const t0 = Date.now();
+      try {
+        r = await j.exec(process.execPath, [FIXTURE, how, '2000'], { env: { ...MODES[mode], TEST_ID: id, EXIT_TIMEOUT_MS: '1000' }, cwd: FIXTURES, timeoutMs: 60_000 });
+      } finally {
+        j.resume();
+      }
+      const took = Date.now() - t0;
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(0);
+      const lost = Number(/libsystemd: (\d+) journal entries were not delivered: journald accepted nothing for 1000 ms at exit/.exec(r.stderr)?.[1]);
+      console.log(`${how} with journald stopped (${mode}): ${lost} reported lost, process took ${took} ms`);
+      expect(lost).toBeGreaterThan(1000);
+      expect(took).toBeLessThan(10_000); // pino's own end() waits up to 10 s; ours adds exitTimeoutMs
+      // Every entry is either stored (what journald's socket queue held) or in the count.
+      const stored = await j.messages(`SYSLOG_IDENTIFIER=${id}`);
+      expect(stored.length + lost).toBe(2000);
+    });
+
     it('flush() resolves once everything left the process; with journald stopped it rejects ETIMEDOUT with the count', async () => {
       const id = `flush-${mode.replace('/', '-')}-${process.pid}`;
       const r = await inJournal(mode, `const empty = await l.journal.flush(); // nothing sent yet: at once

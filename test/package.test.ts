@@ -3,7 +3,7 @@
  * empty projects (scripts disabled, no compiler, no prebuild) and CommonJS and ESM consumers
  * type-checked with tsc.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -66,6 +66,22 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     expect(await newest(join(dir, 'linux-x64', 'libsystemd.node'), 'GLIBC')).toBe('2.9');
     expect(await newest(join(dir, 'linux-arm64', 'libsystemd.node'), 'GLIBC')).toBe('2.17');
     for (const arch of ['linux-x64', 'linux-arm64']) expect(await newest(join(dir, arch, 'libsystemd.node'), 'GLIBCXX')).toBe('3.4.21');
+  });
+
+  it('prepublishOnly (prebuilds.js --check) passes with both prebuilds loading, and refuses a release that lacks one', async () => {
+    const ok = await run(process.execPath, [join(ROOT, 'scripts', 'prebuilds.js'), '--check'], { timeoutMs: 120_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain('linux-x64: loads');
+    expect(ok.stderr).toContain('linux-arm64: loads (under qemu-aarch64)');
+    // A package directory with only the x64 binary: publishing must stop.
+    const pkg = join(base, 'half-release');
+    mkdirSync(join(pkg, 'scripts'), { recursive: true });
+    for (const f of ['prebuilds.js', 'runtimes.js']) writeFileSync(join(pkg, 'scripts', f), readFileSync(join(ROOT, 'scripts', f)));
+    mkdirSync(join(pkg, 'prebuilds', 'linux-x64'), { recursive: true });
+    writeFileSync(join(pkg, 'prebuilds', 'linux-x64', 'libsystemd.node'), readFileSync(join(ROOT, 'prebuilds', 'linux-x64', 'libsystemd.node')));
+    const half = await run(process.execPath, [join(pkg, 'scripts', 'prebuilds.js'), '--check'], { timeoutMs: 120_000 });
+    expect(half.code).toBe(1);
+    expect(half.stderr).toContain('linux-arm64: missing');
   });
 
   it('@arethetypeswrong/cli finds no problem for any entry point in any resolution mode', async () => {
