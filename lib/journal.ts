@@ -169,8 +169,11 @@ export const journal = Object.freeze({
    * Sends one entry. `fields` maps names (A-Z, 0-9, _, not starting with _ or a digit, at most
    * 64 bytes) to a value or an array of values (repeated fields, in order); values are
    * byte-exact (strings as UTF-8; Buffers as is: newlines, NUL, invalid UTF-8, binary).
-   * Large entries go through a sealed memfd. Never blocks: while journald does not accept
-   * entries they wait in a bounded queue (journal.stats()).
+   * Large entries go through a sealed memfd. While journald does not accept entries they wait,
+   * in order, in a bounded native queue drained without JavaScript (journal.stats()); past the
+   * bound a call waits for room while journald makes progress (as sd_journal_send would), and
+   * drops (counted, warned) only when journald accepts nothing for `maxBlockMs`. Whatever is
+   * queued at exit is delivered before the process goes, or counted and reported.
    * @returns `true` when handed to journald (or queued for it), `false` when there is no journal.
    * @throws TypeError `ERR_INVALID_ARG_VALUE` naming the field, before anything is sent.
    * @throws SystemdError for other failures (e.g. `ECONNREFUSED`: a socket without journald).

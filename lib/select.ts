@@ -3,10 +3,14 @@
  * and opened libsystemd.so.0, else the js backend on the best transport available.
  */
 import type { Backend, BackendKind, Transport } from './backend';
-import { createLibsystemdBackend } from './backend-libsystemd';
-import { createJsBackend } from './js/backend';
 import { nativeTransport, nodeTransport } from './js/transport';
 import { loadNative, type NativeLoad } from './native';
+
+// Only the chosen backend's module is loaded (start-up time: the js backend alone costs ~3 ms).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const libsystemdBackend = (): typeof import('./backend-libsystemd') => require('./backend-libsystemd');
+const jsBackend = (): typeof import('./js/backend') => require('./js/backend');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Which implementation serves the calls, and why. */
 export interface BackendReport {
@@ -24,9 +28,9 @@ export const load: NativeLoad = loadNative();
 
 export const impl: Backend = load.binding
   ? load.libsystemd
-    ? createLibsystemdBackend(load.binding)
-    : createJsBackend(nativeTransport(load.binding))
-  : createJsBackend(nodeTransport());
+    ? libsystemdBackend().createLibsystemdBackend(load.binding)
+    : jsBackend().createJsBackend(nativeTransport(load.binding))
+  : jsBackend().createJsBackend(nodeTransport());
 
 function report(): BackendReport {
   const r: { -readonly [K in keyof BackendReport]: BackendReport[K] } = { kind: impl.kind, transport: impl.transport };
