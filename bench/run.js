@@ -35,7 +35,7 @@ if (!process.argv.includes('--inner')) {
   execFileSync('cc', ['-O2', '-Wall', '-o', BASELINE, join(__dirname, 'baseline.c'), '-l:libsystemd.so.0'], { stdio: 'inherit' });
   // A private /run (our own journal socket) and network namespace, where AF_UNIX datagram
   // queues are 512 deep as systemd-sysctl makes them on a booted host (the kernel default is 10).
-  const setup = 'mount --make-rprivate / && mount -t tmpfs -o size=512m tmpfs /run && mkdir -p /run/systemd/journal /run/log && { [ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal; } && echo 512 > /proc/sys/net/unix/max_dgram_qlen && exec "$0" "$@"';
+  const setup = 'mount --make-rprivate / && mount -t tmpfs -o size=3g tmpfs /run && mkdir -p /run/systemd/journal /run/log && { [ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal; } && echo 512 > /proc/sys/net/unix/max_dgram_qlen && exec "$0" "$@"';
   const r = spawnSync('unshare', ['--mount', '--net', '--propagation', 'private', '--', '/bin/sh', '-c', setup, process.execPath, __filename, '--inner', ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
@@ -192,7 +192,7 @@ async function main() {
 
   // A real, isolated journald: everything is journald-bound; compare throughput, count entries.
   const conf = join(BUILD, 'journald.conf');
-  writeFileSync(conf, '[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRuntimeMaxUse=400M\nRuntimeMaxFileSize=128M\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\nForwardToKMsg=no\n');
+  writeFileSync(conf, '[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRuntimeMaxUse=2500M\nRuntimeMaxFileSize=256M\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\nForwardToKMsg=no\n');
   execFileSync('mount', ['--bind', conf, '/etc/systemd/journald.conf']);
   const journald = spawn('/lib/systemd/systemd-journald', [], { stdio: 'ignore' });
   started.add(journald);
