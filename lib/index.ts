@@ -1,70 +1,120 @@
 /**
  * libsystemd: socket activation, sd_notify readiness and watchdog, and structured journal
  * logging for Node.js. Public API only; each area lives in its own module.
+ *
+ * Every value is a getter that loads its area on first use: `require('libsystemd')` costs no
+ * module compilation, no addon load and no dlopen until something is called (start-up time).
  */
-export { backend, type BackendReport } from './select';
-export { capabilities, type Capabilities } from './capabilities';
+/* eslint-disable @typescript-eslint/no-require-imports */
+
+export type { BackendReport } from './select';
+export type { Capabilities } from './capabilities';
 export type { BackendKind, Transport } from './backend';
-export { SystemdError, InvalidArgumentError } from './errors';
-export {
-  LISTEN_FDS_START,
-  listenFds,
-  listenFdsWithNames,
-  isSocket,
-  isSocketInet,
-  isSocketUnix,
-  isFifo,
-  listenArgs,
-  listenOn,
-  bindDatagram,
-  acceptedConnection,
-  ActivationError,
-  type ActivatedListenOptions,
-  type ListenFdsOptions,
-  type NamedFd,
-  type IsSocketOptions,
-  type IsSocketInetOptions,
-  type IsSocketUnixOptions,
-  type SocketFamily,
-  type SocketType,
-} from './activation';
-export {
-  notify,
-  ready,
-  reloading,
-  stopping,
-  status,
-  mainPid,
-  errno,
-  busError,
-  extendTimeout,
-  watchdog,
-  watchdogTrigger,
-  setWatchdogTimeout,
-  fdStore,
-  fdStoreRemove,
-  barrier,
-  booted,
-  watchdogUsec,
-  startWatchdog,
-  NOTIFY_MAX_BYTES,
-  NOTIFY_MAX_FDS,
-  type NotifyState,
-  type NotifyValue,
-  type NotifyOptions,
-  type FdStoreOptions,
-  type WatchdogOptions,
-  type StartWatchdogOptions,
-  type WatchdogHandle,
-} from './notify';
-export {
-  journal,
-  PRIORITIES,
-  type JournalFields,
-  type JournalValue,
-  type JournalStats,
-  type JournalOptions,
-  type StreamOptions,
-  type PriorityName,
-} from './journal';
-export { createLogger, type Logger, type LoggerOptions, type LogMethod } from './logger';
+export type { ActivatedListenOptions, ListenFdsOptions, NamedFd, IsSocketOptions, IsSocketInetOptions, IsSocketUnixOptions, SocketFamily, SocketType } from './activation';
+export type { NotifyState, NotifyValue, NotifyOptions, FdStoreOptions, WatchdogOptions, StartWatchdogOptions, WatchdogHandle } from './notify';
+export type { JournalFields, JournalValue, JournalStats, JournalOptions, StreamOptions, PriorityName } from './journal';
+export type { Logger, LoggerOptions, LogMethod } from './logger';
+
+export declare const backend: typeof import('./select').backend;
+
+export declare const capabilities: typeof import('./capabilities').capabilities;
+
+export declare const SystemdError: typeof import('./errors').SystemdError;
+export type SystemdError = import('./errors').SystemdError;
+export declare const InvalidArgumentError: typeof import('./errors').InvalidArgumentError;
+export type InvalidArgumentError = import('./errors').InvalidArgumentError;
+
+export declare const LISTEN_FDS_START: typeof import('./activation').LISTEN_FDS_START;
+export declare const listenFds: typeof import('./activation').listenFds;
+export declare const listenFdsWithNames: typeof import('./activation').listenFdsWithNames;
+export declare const isSocket: typeof import('./activation').isSocket;
+export declare const isSocketInet: typeof import('./activation').isSocketInet;
+export declare const isSocketUnix: typeof import('./activation').isSocketUnix;
+export declare const isFifo: typeof import('./activation').isFifo;
+export declare const listenArgs: typeof import('./activation').listenArgs;
+export declare const listenOn: typeof import('./activation').listenOn;
+export declare const bindDatagram: typeof import('./activation').bindDatagram;
+export declare const acceptedConnection: typeof import('./activation').acceptedConnection;
+export declare const ActivationError: typeof import('./activation').ActivationError;
+export type ActivationError = import('./activation').ActivationError;
+
+export declare const notify: typeof import('./notify').notify;
+export declare const ready: typeof import('./notify').ready;
+export declare const reloading: typeof import('./notify').reloading;
+export declare const stopping: typeof import('./notify').stopping;
+export declare const status: typeof import('./notify').status;
+export declare const mainPid: typeof import('./notify').mainPid;
+export declare const errno: typeof import('./notify').errno;
+export declare const busError: typeof import('./notify').busError;
+export declare const extendTimeout: typeof import('./notify').extendTimeout;
+export declare const watchdog: typeof import('./notify').watchdog;
+export declare const watchdogTrigger: typeof import('./notify').watchdogTrigger;
+export declare const setWatchdogTimeout: typeof import('./notify').setWatchdogTimeout;
+export declare const fdStore: typeof import('./notify').fdStore;
+export declare const fdStoreRemove: typeof import('./notify').fdStoreRemove;
+export declare const barrier: typeof import('./notify').barrier;
+export declare const booted: typeof import('./notify').booted;
+export declare const watchdogUsec: typeof import('./notify').watchdogUsec;
+export declare const startWatchdog: typeof import('./notify').startWatchdog;
+export declare const NOTIFY_MAX_BYTES: typeof import('./notify').NOTIFY_MAX_BYTES;
+export declare const NOTIFY_MAX_FDS: typeof import('./notify').NOTIFY_MAX_FDS;
+
+export declare const journal: typeof import('./journal').journal;
+export declare const PRIORITIES: typeof import('./journal').PRIORITIES;
+
+export declare const createLogger: typeof import('./logger').createLogger;
+
+/** Each area, loaded on first use. */
+const areas: Record<string, () => Record<string, unknown>> = {
+  './select': () => require('./select'),
+  './capabilities': () => require('./capabilities'),
+  './errors': () => require('./errors'),
+  './activation': () => require('./activation'),
+  './notify': () => require('./notify'),
+  './journal': () => require('./journal'),
+  './logger': () => require('./logger'),
+};
+const names: Record<string, string> = {
+  backend: './select',
+  capabilities: './capabilities',
+  SystemdError: './errors',
+  InvalidArgumentError: './errors',
+  LISTEN_FDS_START: './activation',
+  listenFds: './activation',
+  listenFdsWithNames: './activation',
+  isSocket: './activation',
+  isSocketInet: './activation',
+  isSocketUnix: './activation',
+  isFifo: './activation',
+  listenArgs: './activation',
+  listenOn: './activation',
+  bindDatagram: './activation',
+  acceptedConnection: './activation',
+  ActivationError: './activation',
+  notify: './notify',
+  ready: './notify',
+  reloading: './notify',
+  stopping: './notify',
+  status: './notify',
+  mainPid: './notify',
+  errno: './notify',
+  busError: './notify',
+  extendTimeout: './notify',
+  watchdog: './notify',
+  watchdogTrigger: './notify',
+  setWatchdogTimeout: './notify',
+  fdStore: './notify',
+  fdStoreRemove: './notify',
+  barrier: './notify',
+  booted: './notify',
+  watchdogUsec: './notify',
+  startWatchdog: './notify',
+  NOTIFY_MAX_BYTES: './notify',
+  NOTIFY_MAX_FDS: './notify',
+  journal: './journal',
+  PRIORITIES: './journal',
+  createLogger: './logger',
+};
+for (const [name, area] of Object.entries(names)) {
+  Object.defineProperty(exports, name, { enumerable: true, get: () => areas[area]!()[name] });
+}

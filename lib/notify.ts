@@ -16,11 +16,16 @@ import { impl, load } from './select';
  * the wire (the parity tests hold it to that); everything else goes to the backend, so a newer
  * libsystemd still handles what this path does not know (vsock addresses, for one).
  */
-const fast: NotifyImpl | undefined = load.binding ? nativeNotify(load.binding) : undefined;
+// Made on the first notify (nothing is loaded or opened at require time).
+let fastImpl: NotifyImpl | null | undefined;
+const fastNotify = (): NotifyImpl | null => (fastImpl ??= load.binding ? nativeNotify(load.binding) : null);
 
 function send(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number {
   const e = process.env.NOTIFY_SOCKET;
-  if (fast && pid === 0 && fds.length === 0 && e !== undefined && (e[0] === '/' || e[0] === '@')) return fast.notify(0, unset, state, fds);
+  if (pid === 0 && fds.length === 0 && e !== undefined && (e[0] === '/' || e[0] === '@')) {
+    const fast = fastNotify();
+    if (fast) return fast.notify(0, unset, state, fds);
+  }
   return impl.notify(pid, unset, state, fds);
 }
 

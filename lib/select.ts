@@ -24,15 +24,42 @@ export interface BackendReport {
   readonly loadError?: Error;
 }
 
-export const load: NativeLoad = loadNative();
+// Chosen on first use, not at require time: a process that never calls into systemd loads no
+// addon and opens no library (start-up time).
+let loaded: NativeLoad | undefined;
+let chosen: Backend | undefined;
+let reported: BackendReport | undefined;
 
-export const impl: Backend = load.binding
-  ? load.libsystemd
-    ? libsystemdBackend().createLibsystemdBackend(load.binding)
-    : jsBackend().createJsBackend(nativeTransport(load.binding))
-  : jsBackend().createJsBackend(nodeTransport());
+function getLoad(): NativeLoad {
+  return (loaded ??= loadNative());
+}
+
+function getImpl(): Backend {
+  if (chosen) return chosen;
+  const l = getLoad();
+  chosen = l.binding
+    ? l.libsystemd
+      ? libsystemdBackend().createLibsystemdBackend(l.binding)
+      : jsBackend().createJsBackend(nativeTransport(l.binding))
+    : jsBackend().createJsBackend(nodeTransport());
+  return chosen;
+}
+
+/** What the loader found (loads on first access). */
+export declare const load: NativeLoad;
+/** The backend serving the calls (chosen on first access). */
+export declare const impl: Backend;
+/** Which implementation serves the calls, and why (chosen on first access). */
+export declare const backend: BackendReport;
+Object.defineProperties(exports, {
+  load: { enumerable: true, get: getLoad },
+  impl: { enumerable: true, get: getImpl },
+  backend: { enumerable: true, get: () => (reported ??= report()) },
+});
 
 function report(): BackendReport {
+  const impl = getImpl();
+  const load = getLoad();
   const r: { -readonly [K in keyof BackendReport]: BackendReport[K] } = { kind: impl.kind, transport: impl.transport };
   if (load.path) r.addonPath = load.path;
   if (impl.kind !== 'libsystemd') {
@@ -44,4 +71,3 @@ function report(): BackendReport {
   return Object.freeze(r);
 }
 
-export const backend: BackendReport = report();
