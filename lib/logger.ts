@@ -71,10 +71,14 @@ function callerLocation(below: Function): Location {
         // keep the URL
       }
     }
+    // The type and method names only when there is no function name (each getter costs).
     const fn = site.getFunctionName();
-    const type = site.getTypeName();
-    const method = site.getMethodName();
-    const func = fn ?? (method ? `${type ? `${type}.` : ''}${method}` : undefined);
+    let func = fn ?? undefined;
+    if (func === undefined) {
+      const method = site.getMethodName();
+      const type = method ? site.getTypeName() : null;
+      func = method ? `${type ? `${type}.` : ''}${method}` : undefined;
+    }
     return { file, line: site.getLineNumber() ?? undefined, func };
   } finally {
     Error.prepareStackTrace = prepare;
