@@ -5,7 +5,7 @@
  */
 import { existsSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { check, invalidType, invalidValue, SystemdError } from './errors';
+import { check, E, invalidType, invalidValue, SystemdError } from './errors';
 import { encodeFields, EntryWriter, fieldList, invocationShortName, type JournalFields } from './journal/fields';
 import { NativeJournalSender, SENDER_DEFAULTS, type JournalStats, type SenderOptions } from './journal/sender';
 import { checkIdentifier, connectStream, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
@@ -155,7 +155,7 @@ async function flush(timeoutMs?: number): Promise<JournalStats> {
   const done = fallbackInstance.flush().then(() => NO_STATS);
   if (timeoutMs === undefined) return done;
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new SystemdError(-110, 'journal.flush', `lines still pending after ${timeoutMs} ms`)), timeoutMs);
+    const t = setTimeout(() => reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `lines still pending after ${timeoutMs} ms`)), timeoutMs);
     void done.then((v) => {
       clearTimeout(t);
       resolve(v);

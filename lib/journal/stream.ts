@@ -89,7 +89,8 @@ export class StreamFallback {
       process.stderr.write(prefixLines(body, priority));
       return true;
     }
-    // No journal at all: a line for a person (the caller's source location is left out).
+    // A line for a person (the caller's source location left out): stderr's when there is no
+    // journal at all, and the exit fallback's for entries that never reached journald.
     const readable = [message.replace(/\n+$/, ''), ...extra.filter((f) => !/^CODE_(FILE|LINE|FUNC)=/.test(f))].filter((x) => x !== '').join(' ');
     const line = `${NAMES[priority]} ${identifier}: ${readable.replace(/\n/g, '\n  ')}\n`;
     if (existsSync(STDOUT_SOCKET)) {

@@ -5,13 +5,13 @@
  * an official Node 20 binary, in a chroot: it must take the prebuild and open that root's
  * libsystemd, and sd_notify and sd_journal_sendv must work against sockets inside the root.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../helpers/child';
 import { describeWith } from '../helpers/env';
-import { debianRoot, record, runtimes } from './support';
+import { debianRoot, packInto, record, runtimes } from './support';
 
 // Runs inside the root: the addon's own primitives stand in for systemd's sockets.
 const PROBE = `
@@ -44,9 +44,7 @@ describeWith({ linux: true, root: true, bins: ['debootstrap', 'unshare', 'chroot
   let app: string;
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'libsystemd-glibc-'));
-    const p = await run('npm', ['pack', '--pack-destination', base], { timeoutMs: 300_000 });
-    expect(p.code, p.stderr).toBe(0);
-    const tarball = join(base, readdirSync(base).find((f) => f.endsWith('.tgz'))!);
+    const tarball = await packInto(base);
     app = join(base, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, type ChildOptions } from '../helpers/child';
 import { describeWith, which } from '../helpers/env';
-import { record, runtimes } from './support';
+import { packInto, record, runtimes } from './support';
 
 const PRINT = `const l = require('libsystemd'); console.log(JSON.stringify({ kind: l.backend.kind, addonPath: l.backend.addonPath }));`;
 const REGISTRY = 'https://registry.npmjs.org/';
@@ -28,9 +28,7 @@ describeWith({ linux: true, bins: ['npm', 'tar', 'gzip'] }, 'package managers, n
   let bin: string;
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'libsystemd-pm-'));
-    const p = await run('npm', ['pack', '--pack-destination', base], { timeoutMs: 300_000 });
-    expect(p.code, p.stderr).toBe(0);
-    tarball = join(base, readdirSync(base).find((f) => f.endsWith('.tgz'))!);
+    tarball = await packInto(base);
     // A PATH with what a package manager needs and no cc, c++, g++, make or python.
     bin = join(base, 'bin');
     mkdirSync(bin);
