@@ -115,6 +115,16 @@ const names: Record<string, string> = {
   PRIORITIES: './journal',
   createLogger: './logger',
 };
+// The first access loads the area and replaces the getter with the value itself: later
+// accesses (`l.journal.send(…)` in a loop) cost what a plain property costs.
 for (const [name, area] of Object.entries(names)) {
-  Object.defineProperty(exports, name, { enumerable: true, get: () => areas[area]!()[name] });
+  Object.defineProperty(exports, name, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = areas[area]!()[name];
+      Object.defineProperty(exports, name, { enumerable: true, configurable: false, writable: false, value });
+      return value;
+    },
+  });
 }

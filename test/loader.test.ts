@@ -5,7 +5,7 @@
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINDING_VERSION } from '../lib/native';
 import { ROOT, run, runNode } from './helpers/child';
 import { describeWith } from './helpers/env';
@@ -142,3 +142,19 @@ NAPI_MODULE(stale, init)
     expect(dbg.stderr).toContain(prebuild);
   });
 }
+
+describe('start-up', () => {
+  it('require() loads no area and no addon until something is used; after first use an export is a plain value', async () => {
+    const r = await runNode(`
+      const before = Object.keys(require.cache).filter((f) => f.includes('/dist/')).map((f) => f.split('/dist/')[1]);
+      const l = require(${JSON.stringify(ROOT)});
+      const loaded = () => Object.keys(require.cache).filter((f) => f.includes('/dist/') || f.endsWith('.node')).map((f) => f.split('/').pop());
+      const atRequire = loaded();
+      const getter = typeof Object.getOwnPropertyDescriptor(l, 'journal').get;
+      l.journal.stats();
+      const after = Object.getOwnPropertyDescriptor(l, 'journal');
+      console.log(JSON.stringify({ before, atRequire, getter, value: 'value' in after, addon: loaded().some((f) => f.endsWith('.node')) }));`);
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ before: [], atRequire: ['index.js'], getter: 'function', value: true, addon: true });
+  });
+});
