@@ -35,8 +35,28 @@ static void report(const char *name, long n, double ns) {
   printf("{\"name\":\"%s\",\"calls\":%ld,\"nsPerCall\":%.1f,\"rssKb\":%ld}\n", name, n, ns / n, max_rss_kb());
 }
 
-static volatile sig_atomic_t count_wanted = 0;
-static void on_usr1(int sig) { (void)sig; count_wanted = 1; }
+/* The sink's count, answered from the signal handler itself with write() (async-signal-safe):
+ * a flag checked by the receive loop would miss a signal that lands just before recv() blocks
+ * while no datagram comes (the bench waits for the count before it sends again). */
+static volatile unsigned long long sink_count = 0;
+static void on_usr1(int sig) {
+  (void)sig;
+  char buf[40];
+  char digits[24];
+  int n = 0;
+  unsigned long long v = sink_count;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && n < (int)sizeof(digits));
+  int len = 0;
+  memcpy(buf, "count ", 6);
+  len = 6;
+  while (n > 0) buf[len++] = digits[--n];
+  buf[len++] = '\n';
+  ssize_t w = write(1, buf, (size_t)len);
+  (void)w;
+}
 
 static int unix_addr(const char *path, struct sockaddr_un *sa) {
   memset(sa, 0, sizeof(*sa));
@@ -61,7 +81,8 @@ int main(int argc, char **argv) {
     struct sigaction act;
     memset(&act, 0, sizeof(act));
     act.sa_handler = on_usr1;
-    sigaction(SIGUSR1, &act, NULL); /* no SA_RESTART: recv returns EINTR */
+    act.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &act, NULL);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int big = 64 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
@@ -72,15 +93,9 @@ int main(int argc, char **argv) {
     printf("ready\n");
     fflush(stdout);
     static char buf[1 << 16];
-    unsigned long long count = 0;
     for (;;) {
-      if (recv(fd, buf, sizeof(buf), 0) >= 0) count++;
+      if (recv(fd, buf, sizeof(buf), 0) >= 0) sink_count++;
       else if (errno != EINTR) perror("recv");
-      if (count_wanted) {
-        count_wanted = 0;
-        printf("count %llu\n", count);
-        fflush(stdout);
-      }
     }
   }
   long n = atol(argv[2]);
