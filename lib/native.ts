@@ -42,8 +42,6 @@ export interface NativeBinding {
   jq_configure(maxQueueBytes: number, maxStallMs: number, maxBlockMs: number, exitTimeoutMs: number): void;
   /** true: `done` already reached target; else events(1, done) once it does. 0 cancels. */
   jq_notify_at(target: number): boolean;
-  /** Synchronous flush until empty or no progress for timeoutMs: entries still queued. */
-  jq_drain(timeoutMs: number): number;
   /** Without libuv: one wake's worth of flushing and the stall check: [queued, droppedNow, done]. */
   jq_pump(): [number, number, number];
   /** The exit drain (delivered, or counted and reported on stderr), for an 'exit' listener. */

@@ -633,18 +633,6 @@ Napi::Value JqNotifyAt(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, false);
 }
 
-// jq_drain(timeoutMs: number): number  flushes synchronously (blocking this thread) until the
-//   queue is empty or journald made no progress for timeoutMs; the entries still queued.
-Napi::Value JqDrain(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Queue* s = Get(env);
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "timeoutMs must be a number");
-  double limit = info[0].As<Napi::Number>().DoubleValue();
-  WaitUntil(s, [s] { return s->entries.empty(); }, limit);
-  Arm(s);
-  return Napi::Number::New(env, static_cast<double>(s->entries.size()));
-}
-
 }  // namespace
 
 void RegisterJournalQueue(Napi::Env env, Napi::Object exports) {
@@ -653,7 +641,6 @@ void RegisterJournalQueue(Napi::Env env, Napi::Object exports) {
   exports.Set("jq_stats", Napi::Function::New(env, JqStats, "jq_stats"));
   exports.Set("jq_configure", Napi::Function::New(env, JqConfigure, "jq_configure"));
   exports.Set("jq_notify_at", Napi::Function::New(env, JqNotifyAt, "jq_notify_at"));
-  exports.Set("jq_drain", Napi::Function::New(env, JqDrain, "jq_drain"));
   exports.Set("jq_pump", Napi::Function::New(env, JqPump, "jq_pump"));
   exports.Set("jq_exit_drain", Napi::Function::New(env, JqExitDrain, "jq_exit_drain"));
 }

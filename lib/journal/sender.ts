@@ -138,13 +138,6 @@ export class NativeJournalSender {
     });
   }
 
-  /** Flushes synchronously, blocking this thread, until empty or no progress for timeoutMs: the entries left. */
-  drainSync(timeoutMs: number = this.options.exitTimeoutMs): number {
-    const left = this.n.jq_drain(timeoutMs);
-    this.settle(this.rawStats().done);
-    return left;
-  }
-
   private remove(w: Waiter): void {
     const i = this.waiters.indexOf(w);
     if (i >= 0) this.waiters.splice(i, 1);
