@@ -49,13 +49,15 @@ export type FieldList = [string, FieldValue][];
 const text = (s: string): string => s;
 
 /** Appends `value` under `name` (flattening plain objects) to `out`. */
-export function flatten(name: string, value: unknown, out: FieldList, seen: Set<object> = new Set(), depth = 0): void {
+export function flatten(name: string, value: unknown, out: FieldList, seen?: Set<object>, depth = 0): void {
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return;
   if (value instanceof Error) {
     out.push([name, text(`${value.name}: ${value.message}`)]);
     return;
   }
   if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Uint8Array) && !(value instanceof Date) && !Array.isArray(value)) {
+    // The cycle guard is made only for objects: most fields are scalars (no allocation per field).
+    seen ??= new Set();
     if (seen.has(value)) {
       out.push([name, text('[Circular]')]);
       return;
