@@ -171,30 +171,10 @@ void Progress(Queue* s) {
   s->stalled = false;
 }
 
+// One datagram on the connected socket (the socket is non-blocking): 0, or -errno.
 int SendRaw(int fd, const struct iovec* iov, size_t n, int pass_fd) {
-  struct msghdr mh;
-  memset(&mh, 0, sizeof(mh));
-  mh.msg_iov = const_cast<struct iovec*>(iov);
-  mh.msg_iovlen = n;
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  if (pass_fd >= 0) {
-    memset(&control, 0, sizeof(control));
-    mh.msg_control = control.buf;
-    mh.msg_controllen = sizeof(control.buf);
-    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-  }
-  ssize_t r;
-  do {
-    r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-  } while (r < 0 && errno == EINTR);
-  return r < 0 ? -errno : 0;
+  ssize_t r = SendmsgFds(fd, nullptr, 0, iov, n, pass_fd >= 0 ? &pass_fd : nullptr, pass_fd >= 0 ? 1 : 0, nullptr);
+  return r < 0 ? static_cast<int>(r) : 0;
 }
 
 // The socket lives as long as the queue (the poll watcher is bound to it); a journald restart

@@ -36,6 +36,43 @@
 #define F_SEAL_WRITE 0x0008
 #endif
 
+ssize_t SendmsgFds(int fd, const struct sockaddr_un* to, socklen_t tolen, const struct iovec* iov, size_t n, const int* fds, size_t nfds,
+                   const struct ucred* cred) {
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  if (to != nullptr) {
+    mh.msg_name = const_cast<struct sockaddr_un*>(to);
+    mh.msg_namelen = tolen;
+  }
+  mh.msg_iov = const_cast<struct iovec*>(iov);
+  mh.msg_iovlen = n;
+  // Same layout as libsystemd: SCM_RIGHTS first, then SCM_CREDENTIALS.
+  std::vector<char> control((nfds == 0 ? 0 : CMSG_SPACE(sizeof(int) * nfds)) + (cred != nullptr ? CMSG_SPACE(sizeof(struct ucred)) : 0));
+  if (!control.empty()) {
+    mh.msg_control = control.data();
+    mh.msg_controllen = control.size();
+    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    if (nfds > 0) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+      memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+      c = CMSG_NXTHDR(&mh, c);
+    }
+    if (cred != nullptr) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_CREDENTIALS;
+      c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+      memcpy(CMSG_DATA(c), cred, sizeof(*cred));
+    }
+  }
+  ssize_t r;
+  do {
+    r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
 int MemfdSealedFd(const char* name, const struct iovec* iov, size_t n) {
   int fd = static_cast<int>(syscall(SYS_memfd_create, name, MFD_ALLOW_SEALING | MFD_CLOEXEC));
   if (fd < 0) return -errno;
@@ -125,40 +162,9 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
     cred.gid = c.Get(2u).As<Napi::Number>().Uint32Value();
   }
 
-  struct msghdr mh;
-  memset(&mh, 0, sizeof(mh));
-  if (salen > 0) {
-    mh.msg_name = &sa;
-    mh.msg_namelen = static_cast<socklen_t>(salen);
-  }
-  mh.msg_iov = iov.data();
-  mh.msg_iovlen = iov.size();
-  // Same layout as libsystemd: SCM_RIGHTS first, then SCM_CREDENTIALS.
-  std::vector<char> control((fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size())) +
-                            (send_creds ? CMSG_SPACE(sizeof(struct ucred)) : 0));
-  if (!control.empty()) {
-    mh.msg_control = control.data();
-    mh.msg_controllen = control.size();
-    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    if (!fds.empty()) {
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-      memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-      c = CMSG_NXTHDR(&mh, c);
-    }
-    if (send_creds) {
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_CREDENTIALS;
-      c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
-      memcpy(CMSG_DATA(c), &cred, sizeof(cred));
-    }
-  }
-  ssize_t n;
-  do {
-    n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+  ssize_t n = SendmsgFds(fd, salen > 0 ? &sa : nullptr, static_cast<socklen_t>(salen), iov.data(), iov.size(), fds.data(), fds.size(),
+                         send_creds ? &cred : nullptr);
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 // unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number):
