@@ -166,9 +166,18 @@ std::mutex* g_mu = new std::mutex();
 std::vector<Queue*>* g_queues = new std::vector<Queue*>();
 bool g_atexit = false;
 
+// journald took something: the stall clock restarts. The clock matters only while entries wait
+// (the first waiting entry sets it too), so a send straight through does not read it.
 void Progress(Queue* s) {
   s->last_progress = NowMs();
   s->stalled = false;
+}
+
+// An entry accepted and dropped at once (the bound, journald accepting nothing): counted.
+void CountDropped(Queue* s) {
+  s->dropped++;
+  s->accepted++;
+  s->done++;
 }
 
 // One datagram on the connected socket (the socket is non-blocking): 0, or -errno.
@@ -226,15 +235,20 @@ bool Gone(int rc) { return rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTCO
 // Sends queued entries until the queue is empty (0), journald is full (-EAGAIN) or gone, or
 // `budget` entries went (-EINPROGRESS: more to send; the event loop gets its turn first).
 int FlushSome(Queue* s, size_t budget = SIZE_MAX) {
-  for (size_t n = 0; !s->entries.empty(); n++) {
-    if (n == budget) return -EINPROGRESS;
+  size_t n = 0;
+  int rc = 0;
+  for (; !s->entries.empty(); n++) {
+    if (n == budget) {
+      rc = -EINPROGRESS;
+      break;
+    }
     size_t len;
     const char* data = s->entries.front(&len);
-    int rc = Attempt(s, data, len);
-    if (rc == -EAGAIN) return rc;
+    rc = Attempt(s, data, len);
+    if (rc == -EAGAIN) break;
     if (Gone(rc)) {
       s->connected = false;
-      return rc;
+      break;
     }
     if (rc == 0) {
       s->sent++;
@@ -245,9 +259,10 @@ int FlushSome(Queue* s, size_t budget = SIZE_MAX) {
     s->queued_bytes -= static_cast<double>(Fifo::kHeader + len);
     s->entries.pop();
     s->done++;
-    Progress(s);
+    rc = 0;
   }
-  return 0;
+  if (n > 0) Progress(s);  // entries left: once a pass, not once an entry
+  return rc;
 }
 
 // Flushes, waiting with poll() for journald's room, until `enough` holds or journald made no
@@ -504,7 +519,7 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
       s->accepted++;
       s->done++;
       s->ever_sent = true;
-      Progress(s);
+      s->stalled = false;
       return Napi::Number::New(env, kAccepted);
     }
     // journald was there and is gone (restarting): keep the entry for the next one.
@@ -525,16 +540,12 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
       s->blocked_ms += static_cast<double>(NowMs() - t0);
       if (!room) {
         s->stalled = true;
-        s->dropped++;
-        s->accepted++;
-        s->done++;
+        CountDropped(s);
         Arm(s);
         return Napi::Number::New(env, kDroppedWarn);
       }
     } else {
-      s->dropped++;
-      s->accepted++;
-      s->done++;
+      CountDropped(s);
       return Napi::Number::New(env, kAccepted);
     }
   }
