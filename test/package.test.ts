@@ -7,18 +7,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, run, type ChildOptions } from './helpers/child';
+import { ROOT, run } from './helpers/child';
+import { packInto, userEnv } from './helpers/pack';
 import { describeWith } from './helpers/env';
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PRINT = `const l = require('libsystemd'); console.log(JSON.stringify({ kind: l.backend.kind, transport: l.backend.transport, addonPath: l.backend.addonPath, fds: l.listenFds() }));`;
 
-/** The environment of a user's shell: none of npm's lifecycle variables from `npm test`. */
-function userEnv(extra: Record<string, string> = {}): ChildOptions['env'] {
-  const env: Record<string, string | undefined> = {};
-  for (const k of Object.keys(process.env)) if (k.startsWith('npm_') || k === 'INIT_CWD') env[k] = undefined;
-  return { ...env, LIBSYSTEMD_REQUIRE_NATIVE: undefined, ...extra };
-}
 
 function project(base: string, name: string, pkg: object): string {
   const dir = join(base, name);
@@ -37,9 +32,7 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'libsystemd-pack-'));
     // As a maintainer packs it: prepack builds both prebuilds (in scratch copies of the sources).
-    const p = await run('npm', ['pack', '--pack-destination', base], { env: userEnv(), timeoutMs: 300_000 });
-    expect(p.code, p.stderr).toBe(0);
-    tarball = join(base, readdirSync(base).find((f) => f.endsWith('.tgz'))!);
+    tarball = await packInto(base);
   }, 400_000);
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
@@ -190,9 +183,7 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
   });
 
   it('npm install && npm pack: the tarball has dist/ and both prebuilds, and loads the prebuild in an empty project with scripts off', async () => {
-    const p = await npm(['pack', '--pack-destination', base], clone);
-    expect(p.code, p.stderr).toBe(0);
-    const tgz = join(base, readdirSync(base).find((f) => f.endsWith('.tgz'))!);
+    const tgz = await packInto(base, clone);
     const files = (await run('tar', ['tzf', tgz])).stdout.split('\n');
     expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.mjs', 'package/dist/cli.js', 'package/prebuilds/linux-x64/libsystemd.node', 'package/prebuilds/linux-arm64/libsystemd.node']));
     const dir = project(base, 'from-clone', {});

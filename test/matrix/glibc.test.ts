@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../helpers/child';
 import { describeWith } from '../helpers/env';
-import { debianRoot, packInto, record, runtimes } from './support';
+import { packInto } from '../helpers/pack';
+import { debianRoot, record, runtimes } from './support';
 
 // Runs inside the root: the addon's own primitives stand in for systemd's sockets.
 const PROBE = `

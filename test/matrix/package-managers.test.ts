@@ -10,16 +10,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, type ChildOptions } from '../helpers/child';
 import { describeWith, which } from '../helpers/env';
-import { packInto, record, runtimes } from './support';
+import { packInto, userEnv } from '../helpers/pack';
+import { record, runtimes } from './support';
 
 const PRINT = `const l = require('libsystemd'); console.log(JSON.stringify({ kind: l.backend.kind, addonPath: l.backend.addonPath }));`;
 const REGISTRY = 'https://registry.npmjs.org/';
 
-/** The environment of a user's shell with PATH holding only node, npm, sh and the archivers. */
+/** A user's shell whose PATH holds only node, npm, sh and the archivers (no CC or CXX either). */
 function bareEnv(bin: string, extra: Record<string, string> = {}): ChildOptions['env'] {
-  const env: Record<string, string | undefined> = {};
-  for (const k of Object.keys(process.env)) if (k.startsWith('npm_') || k === 'INIT_CWD' || k === 'CC' || k === 'CXX') env[k] = undefined;
-  return { ...env, PATH: bin, LIBSYSTEMD_REQUIRE_NATIVE: undefined, ...extra };
+  return userEnv({ CC: undefined, CXX: undefined, PATH: bin, ...extra });
 }
 
 describeWith({ linux: true, bins: ['npm', 'tar', 'gzip'] }, 'package managers, no compiler on the PATH', () => {

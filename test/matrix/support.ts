@@ -4,7 +4,7 @@
  * registry (scripts/runtimes.js), and the result rows the README's support table is generated
  * from (test-results/matrix.json, then scripts/matrix-table.js).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, run } from '../helpers/child';
 
@@ -51,9 +51,3 @@ export function record(row: MatrixRow): void {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const runtimes = require('../../scripts/runtimes.js') as { ensure(name: string): string; RUNTIMES: Record<string, { version: string }> };
 
-/** `npm pack` of the checkout into `dir`, as a maintainer packs it (prepack builds both prebuilds): the tarball. */
-export async function packInto(dir: string): Promise<string> {
-  const p = await run('npm', ['pack', '--pack-destination', dir], { timeoutMs: 300_000 });
-  if (p.code !== 0) throw new Error(`npm pack failed: ${p.stderr.slice(-2000)}`);
-  return join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
-}
