@@ -71,6 +71,49 @@ describe.each([10, 512])('net.unix.max_dgram_qlen %i', (qlen) => {
   });
 });
 
+describeWith(JOURNALD_NEEDS, 'SIGTERM, as systemctl stop sends it (qlen 10)', () => {
+  let j: Journald;
+  beforeAll(async () => {
+    j = await Journald.start({ dgramQlen: 10 });
+  });
+  afterAll(() => j?.stop());
+
+  /** Runs the fixture and sends SIGTERM once it printed its stats (the burst is done, entries queued). */
+  const terminated = (how: string, id: string, mode: Mode) =>
+    j.exec(process.execPath, [FIXTURE, how, String(N)], {
+      env: { ...MODES[mode], TEST_ID: id },
+      cwd: FIXTURES,
+      timeoutMs: 60_000,
+      interact: (c) => {
+        let seen = '';
+        c.stdout!.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (seen.includes('\n')) c.kill('SIGTERM');
+        });
+      },
+    });
+
+  it.each(nativeModes)('%s: a handler that calls process.exit(0): every entry stored', async (mode) => {
+    const id = `sigterm-handler-${mode.replace('/', '-')}-${process.pid}`;
+    const r = await terminated('sigterm-handler', id, mode);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(lines(r.stdout)[0]!.queued).toBeGreaterThan(0); // entries really were waiting
+    expect(await j.messages(`SYSLOG_IDENTIFIER=${id}`)).toEqual(expected(N));
+  });
+
+  it('no handler: the kernel ends the process and what was queued is lost (the README says so)', async () => {
+    const id = `sigterm-default-${process.pid}`;
+    const r = await terminated('sigterm-default', id, 'libsystemd');
+    expect(r.signal).toBe('SIGTERM');
+    const { queued } = lines(r.stdout)[0] as { queued: number };
+    expect(queued).toBeGreaterThan(0);
+    const stored = await j.messages(`SYSLOG_IDENTIFIER=${id}`);
+    expect(stored.length).toBeLessThan(N);
+    expect(stored).toEqual(expected(stored.length)); // what got through is in order, nothing else
+  });
+});
+
 describeWith(JOURNALD_NEEDS, 'the queue bound and the exit drain', () => {
   let j: Journald;
   beforeAll(async () => {
