@@ -5,12 +5,12 @@
 import type { Socket as DgramSocket } from 'node:dgram';
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ListenOptions, Server as NetServer, Socket as NetSocket } from 'node:net';
-import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from './backend';
+import { impl } from './backends/select';
 import { check, E, invalidType, invalidValue, SystemdError } from './errors';
-import { impl, load } from './select';
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from './protocol/linux';
+import { LISTEN_FDS_START, LISTEN_VARIABLES } from './protocol/listen';
 
-/** The first passed fd (SD_LISTEN_FDS_START). */
-export const LISTEN_FDS_START = 3;
+export { LISTEN_FDS_START } from './protocol/listen';
 
 export interface ListenFdsOptions {
   /** Remove LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES (and LISTEN_PIDFDID) so children never
@@ -43,21 +43,18 @@ function unsetOption(options: ListenFdsOptions | undefined): boolean {
 }
 
 function clearEnv(): void {
-  delete process.env.LISTEN_PID;
-  delete process.env.LISTEN_FDS;
-  delete process.env.LISTEN_FDNAMES;
-  delete process.env.LISTEN_PIDFDID;
+  for (const v of LISTEN_VARIABLES) delete process.env[v];
 }
 
 /** Reads the environment once per process (per thread) and remembers the outcome. */
 function activation(unset: boolean): Activation {
   if (!cached) {
-    const n = impl.listenFds(false);
+    const n = impl.listenFds();
     if (n < 0) {
       cached = { fdsError: new SystemdError(n, 'sd_listen_fds'), namedError: new SystemdError(n, 'sd_listen_fds') };
     } else {
       const fds = Array.from({ length: n }, (_, i) => LISTEN_FDS_START + i);
-      const names = n === 0 ? [] : impl.listenFdsWithNames(false);
+      const names = n === 0 ? [] : impl.listenFdsWithNames();
       cached =
         typeof names === 'number'
           ? { fds, namedError: new SystemdError(names, 'sd_listen_fds_with_names', 'LISTEN_FDNAMES does not match LISTEN_FDS') }
@@ -212,7 +209,7 @@ function describeSelector(selector: string | number | undefined): string {
  * Finds an activated fd by name or index (default: the first). Returns undefined when the
  * process was not socket-activated; throws when it was but the selector matches nothing.
  */
-function select(selector: string | number | undefined): NamedFd | undefined {
+function findActivated(selector: string | number | undefined): NamedFd | undefined {
   if (selector !== undefined && typeof selector !== 'string' && !(typeof selector === 'number' && Number.isInteger(selector) && selector >= 0)) {
     throw invalidType('selector', 'a name or a non-negative integer index', selector);
   }
@@ -241,7 +238,7 @@ export function listenArgs(selector?: string | number, fallback?: ActivatedListe
   if (fallback !== undefined && typeof fallback !== 'object' && typeof fallback !== 'number') throw invalidType('fallback', 'listen options (e.g. { port: 8080 }) or a port number', fallback);
   if (fallback === null) throw invalidType('fallback', 'listen options (e.g. { port: 8080 }) or a port number', fallback);
   if (typeof fallback === 'number' && !(Number.isInteger(fallback) && fallback >= 0 && fallback <= 65535)) throw invalidValue('fallback', `must be a port from 0 to 65535, received ${fallback}`);
-  const found = select(selector);
+  const found = findActivated(selector);
   if (found) return { fd: found.fd };
   if (typeof fallback === 'number') return { port: fallback };
   if (fallback !== undefined) return fallback;
@@ -265,12 +262,11 @@ export function listenOn<S extends NetServer>(server: S, selector?: string | num
 
 /**
  * The sun_path of an AF_UNIX socket fd (`@name` for abstract ones): getsockname through the
- * addon, or the kernel's /proc/net/unix table (by the socket's inode) without it.
+ * backend, or the kernel's /proc/net/unix table (by the socket's inode) without the addon.
  */
 function unixPath(fd: number): string | undefined {
-  const binding = load.binding;
-  if (binding) {
-    const sa = binding.getsockname(fd);
+  const sa = impl.socketName(fd);
+  if (sa !== -E.ENOTSUP) {
     if (typeof sa === 'number' || sa.length < 3 || sa.readUInt16LE(0) !== AF_UNIX) return undefined;
     const sun = sa.subarray(2);
     if (sun[0] === 0) return `@${sun.subarray(1).toString('latin1')}`;
@@ -299,7 +295,7 @@ function unixPath(fd: number): string | undefined {
  *   `EPROTOTYPE` when the fd is not a datagram socket.
  */
 export function bindDatagram(socket: DgramSocket, selector?: string | number, callback?: () => void): DgramSocket | undefined {
-  const found = select(selector);
+  const found = findActivated(selector);
   if (!found) return undefined;
   // The type can only be checked with getsockopt (native transport); Node's bind() reports the rest.
   if (impl.transport === 'native' && !isSocket(found.fd, { type: 'dgram' })) {

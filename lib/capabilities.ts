@@ -2,7 +2,7 @@
  * capabilities(): which features work in the current mode, so callers can check instead of
  * guess. Derived from the backend report and the sd_* symbols that resolved.
  */
-import { impl, load } from './select';
+import { impl } from './backends/select';
 
 export interface Capabilities {
   /** LISTEN_FDS parsing and fd adoption (every mode). */
@@ -29,7 +29,7 @@ export function capabilities(): Capabilities {
     fdChecks: native,
     notify: native,
     notifyFds: native,
-    journalFields: native,
-    symbols: Object.freeze(load.libsystemd && load.binding ? load.binding.libsystemd_symbols() : []),
+    journalFields: impl.journal.structured,
+    symbols: impl.symbols(),
   });
 }

@@ -7,12 +7,10 @@
  */
 import { formatWithOptions } from 'node:util';
 import { capabilities } from './capabilities';
-import { journal, logList } from './journal';
+import { journal, sendList } from './journal';
+import { pushCallerLocation, scriptName } from './journal/caller';
 import { errorFields, type FieldList } from './journal/sanitize';
-import { pushCallerLocation, scriptName } from './logger';
-
-type Method = 'error' | 'warn' | 'info' | 'log' | 'debug';
-const PRIORITIES: Readonly<Record<Method, string>> = { error: '3', warn: '4', info: '6', log: '6', debug: '7' };
+import { CONSOLE_PRIORITIES as PRIORITIES, type ConsoleMethod as Method } from './protocol/levels';
 
 export interface ConsoleOptions {
   /** SYSLOG_IDENTIFIER; default the script's name. */
@@ -46,7 +44,7 @@ export function installConsole(options: ConsoleOptions = {}): boolean {
       if (err) errorFields(err, list, false);
       if (capture) pushCallerLocation(list, replacement);
       try {
-        if (logList(list, identifier) > 0) return;
+        if (sendList(list, true) > 0) return;
       } catch {
         // fall through: a console call must never throw, and the text must not be lost
       }

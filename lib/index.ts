@@ -7,15 +7,15 @@
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 
-export type { BackendReport } from './select';
+export type { BackendReport } from './backends/select';
 export type { Capabilities } from './capabilities';
-export type { BackendKind, Transport } from './backend';
+export type { BackendKind, Transport } from './backends/contract';
 export type { ActivatedListenOptions, ListenFdsOptions, NamedFd, IsSocketOptions, IsSocketInetOptions, IsSocketUnixOptions, SocketFamily, SocketType } from './activation';
 export type { NotifyState, NotifyValue, NotifyOptions, FdStoreOptions, WatchdogOptions, StartWatchdogOptions, WatchdogHandle } from './notify';
 export type { JournalFields, JournalValue, JournalStats, JournalOptions, StreamOptions, PriorityName } from './journal';
 export type { Logger, LoggerOptions, LogMethod } from './logger';
 
-export declare const backend: typeof import('./select').backend;
+export declare const backend: typeof import('./backends/select').backend;
 
 export declare const capabilities: typeof import('./capabilities').capabilities;
 
@@ -66,7 +66,7 @@ export declare const createLogger: typeof import('./logger').createLogger;
 
 /** Each area, loaded on first use. */
 const areas: Record<string, () => Record<string, unknown>> = {
-  './select': () => require('./select'),
+  './backends/select': () => require('./backends/select'),
   './capabilities': () => require('./capabilities'),
   './errors': () => require('./errors'),
   './activation': () => require('./activation'),
@@ -75,7 +75,7 @@ const areas: Record<string, () => Record<string, unknown>> = {
   './logger': () => require('./logger'),
 };
 const names: Record<string, string> = {
-  backend: './select',
+  backend: './backends/select',
   capabilities: './capabilities',
   SystemdError: './errors',
   InvalidArgumentError: './errors',

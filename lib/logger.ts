@@ -4,12 +4,11 @@
  * fields and sanitised per-call fields. A logger never throws for a transport failure: it
  * counts the loss and warns once.
  */
-import { basename, extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { invalidType } from './errors';
-import { invocationShortName } from './journal/fields';
-import { errorFields, mergeDefaults, objectFields, PRIORITY_TEXT, type FieldList } from './journal/sanitize';
-import { LossCounter } from './integrations';
+import { pushCallerLocation, scriptName } from './journal/caller';
+import { LossCounter } from './journal/log-sink';
+import { errorFields, mergeDefaults, objectFields, type FieldList } from './journal/sanitize';
+import { PRIORITIES, PRIORITY_TEXT } from './protocol/levels';
 
 export interface LoggerOptions {
   /** SYSLOG_IDENTIFIER; default the script's name (`server` for `node server.js`), not `node`. */
@@ -38,75 +37,8 @@ export interface Logger {
   readonly lost: number;
 }
 
-/** The running script's name, as a user would call the service. */
-export function scriptName(): string {
-  const script = process.argv[1];
-  if (!script) return invocationShortName;
-  const b = basename(script);
-  return b.slice(0, b.length - extname(b).length) || b;
-}
-
-interface Location {
-  file?: string;
-  line?: number;
-  func?: string;
-}
-
-/** The first stack frame above `below` (V8 CallSites; file:// URLs of ES modules become paths). */
-function callerLocation(below: Function): Location {
-  const prepare = Error.prepareStackTrace;
-  const limit = Error.stackTraceLimit;
-  const holder: { stack?: NodeJS.CallSite[] } = {};
-  try {
-    Error.prepareStackTrace = (_e, cs) => cs;
-    Error.stackTraceLimit = 1;
-    Error.captureStackTrace(holder, below);
-    const site = holder.stack?.[0];
-    if (!site) return {};
-    let file = site.getFileName() ?? undefined;
-    if (file?.startsWith('file://')) {
-      try {
-        file = fileURLToPath(file);
-      } catch {
-        // keep the URL
-      }
-    }
-    // The type and method names only when there is no function name (each getter costs).
-    const fn = site.getFunctionName();
-    let func = fn ?? undefined;
-    if (func === undefined) {
-      const method = site.getMethodName();
-      const type = method ? site.getTypeName() : null;
-      func = method ? `${type ? `${type}.` : ''}${method}` : undefined;
-    }
-    return { file, line: site.getLineNumber() ?? undefined, func };
-  } finally {
-    Error.prepareStackTrace = prepare;
-    Error.stackTraceLimit = limit;
-  }
-}
-
-/** Appends CODE_FILE, CODE_LINE and CODE_FUNC of the caller of `below` (those it can tell). */
-export function pushCallerLocation(list: FieldList, below: Function): void {
-  const loc = callerLocation(below);
-  if (loc.file) list.push(['CODE_FILE', loc.file]);
-  if (loc.line) list.push(['CODE_LINE', String(loc.line)]);
-  if (loc.func) list.push(['CODE_FUNC', loc.func]);
-}
-
-const LEVELS = [
-  ['emerg', 0],
-  ['alert', 1],
-  ['crit', 2],
-  ['critical', 2],
-  ['error', 3],
-  ['err', 3],
-  ['warning', 4],
-  ['warn', 4],
-  ['notice', 5],
-  ['info', 6],
-  ['debug', 7],
-] as const;
+/** Each method's priority: the syslog names and their aliases (`err` and `error`, …). */
+const LEVELS = Object.entries(PRIORITIES);
 
 const RESERVED = new Set(['MESSAGE', 'PRIORITY', 'SYSLOG_IDENTIFIER']);
 // One warning for all loggers of the process.
@@ -138,7 +70,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         for (let i = list.length - 1; i >= fixed; i--) if (RESERVED.has(list[i]![0])) list.splice(i, 1);
       }
       mergeDefaults(list, defaults);
-      losses.send(list, identifier);
+      losses.send(list);
     };
     (logger as unknown as Record<string, LogMethod>)[name] = method;
   }

@@ -1,38 +1,14 @@
 /**
  * Readiness, status and watchdog: the sd_notify vocabulary. Every message is validated and
- * encoded here, once, for both backends; nothing that could inject an extra assignment (a
- * newline, a carriage return, a NUL, a trailing backslash) or that PID 1 would silently drop
- * (over 4096 bytes, more than 253 fds) is ever sent.
+ * encoded once, for both backends, by protocol/notify.ts; the backend sends it.
  */
 import { constants } from 'node:os';
 import { check, invalidType, invalidValue } from './errors';
-import { nativeNotify, type NotifyImpl } from './js/notify';
-import { U64_MAX } from './js/parse';
-import { impl, load } from './select';
+import { impl } from './backends/select';
+import { encodeState, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
+import { U64_MAX } from './protocol/numbers';
 
-/**
- * The hot path for plain messages (no fds, no pid, a `/path` or `@abstract` NOTIFY_SOCKET):
- * one socket kept open instead of one per call, as sd_notify does. It puts the same bytes on
- * the wire (the parity tests hold it to that); everything else goes to the backend, so a newer
- * libsystemd still handles what this path does not know (vsock addresses, for one).
- */
-// Made on the first notify (nothing is loaded or opened at require time).
-let fastImpl: NotifyImpl | null | undefined;
-const fastNotify = (): NotifyImpl | null => (fastImpl ??= load.binding ? nativeNotify(load.binding) : null);
-
-function send(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number {
-  const e = process.env.NOTIFY_SOCKET;
-  if (pid === 0 && fds.length === 0 && e !== undefined && (e[0] === '/' || e[0] === '@')) {
-    const fast = fastNotify();
-    if (fast) return fast.notify(0, unset, state, fds);
-  }
-  return impl.notify(pid, unset, state, fds);
-}
-
-/** A value in an object-form state: strings are sent as text, booleans as 1/0. */
-export type NotifyValue = string | number | bigint | boolean;
-/** A raw `KEY=VALUE` string (lines separated by `\n`) or an object of assignments. */
-export type NotifyState = string | Readonly<Record<string, NotifyValue | undefined>>;
+export { encodeState, NOTIFY_MAX_BYTES, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
 
 export interface NotifyOptions {
   /** fds to pass with SCM_RIGHTS (the fd store takes them with `FDSTORE=1`); at most 253. */
@@ -41,69 +17,6 @@ export interface NotifyOptions {
   readonly pid?: number;
   /** Remove NOTIFY_SOCKET from the environment afterwards. Default `false`. */
   readonly unsetEnvironment?: boolean;
-}
-
-/** PID 1 reads at most this many bytes and ignores a longer message entirely. */
-export const NOTIFY_MAX_BYTES = 4096;
-/** SCM_MAX_FD. */
-export const NOTIFY_MAX_FDS = 253;
-
-const KEY = /^[A-Z][A-Z0-9_]*$/;
-
-function wellFormed(s: string): boolean {
-  return (s as string & { isWellFormed(): boolean }).isWellFormed();
-}
-
-/** One object value as PID 1 must read it back: backslashes escaped (PID 1 unescapes them). */
-function encodeValue(key: string, v: NotifyValue): string {
-  switch (typeof v) {
-    case 'string':
-      if (/[\n\r\0]/.test(v)) throw invalidValue(`state.${key}`, 'must not contain a newline, carriage return or NUL (it would inject assignments)');
-      if (!wellFormed(v)) throw invalidValue(`state.${key}`, 'must be well-formed Unicode (PID 1 ignores invalid UTF-8)');
-      return v.replace(/\\/g, '\\\\');
-    case 'number':
-      if (!Number.isFinite(v)) throw invalidValue(`state.${key}`, `must be a finite number, received ${v}`);
-      return Number.isInteger(v) ? BigInt(v).toString() : String(v);
-    case 'bigint':
-      return v.toString();
-    case 'boolean':
-      return v ? '1' : '0';
-    default:
-      throw invalidType(`state.${key}`, 'a string, number, bigint or boolean', v);
-  }
-}
-
-/** Validates and encodes a state into the datagram's bytes. */
-export function encodeState(state: NotifyState): Buffer {
-  let text: string;
-  if (typeof state === 'string') {
-    if (/[\r\0]/.test(state)) throw invalidValue('state', 'must not contain a carriage return or NUL (PID 1 splits lines at \\r and drops messages with NUL)');
-    if (!wellFormed(state)) throw invalidValue('state', 'must be well-formed Unicode');
-    const lines = state.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop(); // one trailing newline is harmless
-    if (lines.length === 0) throw invalidValue('state', 'must hold at least one KEY=VALUE line');
-    for (const line of lines) {
-      if (!/^[^=\s][^=]*=/.test(line)) throw invalidValue('state', `has a line that is not KEY=VALUE: ${JSON.stringify(line)}`);
-      // An odd number of trailing backslashes escapes the newline: PID 1 would join the lines
-      // (or drop the whole message at the end).
-      if (/(^|[^\\])(\\\\)*\\$/.test(line)) throw invalidValue('state', `has a line ending in an unescaped backslash: ${JSON.stringify(line)}`);
-    }
-    text = state;
-  } else if (state !== null && typeof state === 'object' && !Array.isArray(state)) {
-    const lines: string[] = [];
-    for (const [key, v] of Object.entries(state)) {
-      if (v === undefined) continue;
-      if (!KEY.test(key)) throw invalidValue('state', `has an invalid key ${JSON.stringify(key)} (A-Z, 0-9 and _, starting with a letter)`);
-      lines.push(`${key}=${encodeValue(key, v)}`);
-    }
-    if (lines.length === 0) throw invalidValue('state', 'must hold at least one assignment');
-    text = lines.join('\n');
-  } else {
-    throw invalidType('state', 'a string or an object', state);
-  }
-  const buf = Buffer.from(text);
-  if (buf.length > NOTIFY_MAX_BYTES) throw invalidValue('state', `is ${buf.length} bytes; PID 1 ignores messages over ${NOTIFY_MAX_BYTES} bytes`);
-  return buf;
 }
 
 function checkFds(fds: unknown): readonly number[] {
@@ -145,7 +58,7 @@ export function notify(state: NotifyState, options: NotifyOptions = {}): boolean
   const unset = options.unsetEnvironment ?? false;
   if (typeof unset !== 'boolean') throw invalidType('options.unsetEnvironment', 'a boolean', unset);
   warnNodeTransport();
-  return check(send(pid, unset, buf, fds), fds.length > 0 || pid !== 0 ? 'sd_pid_notify_with_fds' : 'sd_notify') > 0;
+  return check(impl.notify(pid, unset, buf, fds), fds.length > 0 || pid !== 0 ? 'sd_pid_notify_with_fds' : 'sd_notify') > 0;
 }
 
 function withStatus(state: Record<string, NotifyValue>, status: string | undefined): Record<string, NotifyValue> {
@@ -222,13 +135,13 @@ const WATCHDOG_TRIGGER = Buffer.from('WATCHDOG=trigger');
 /** `WATCHDOG=1`: the keep-alive ping. */
 export function watchdog(): boolean {
   warnNodeTransport();
-  return check(send(0, false, WATCHDOG_PING, []), 'sd_notify') > 0;
+  return check(impl.notify(0, false, WATCHDOG_PING, []), 'sd_notify') > 0;
 }
 
 /** `WATCHDOG=trigger`: act as if the watchdog expired (works without WatchdogSec=). */
 export function watchdogTrigger(): boolean {
   warnNodeTransport();
-  return check(send(0, false, WATCHDOG_TRIGGER, []), 'sd_notify') > 0;
+  return check(impl.notify(0, false, WATCHDOG_TRIGGER, []), 'sd_notify') > 0;
 }
 
 /** `WATCHDOG_USEC=`: change the watchdog timeout at run time (not reflected in `watchdogUsec()`). */
@@ -278,7 +191,7 @@ export function fdStoreRemove(name: string): boolean {
 export async function barrier(timeoutMs: number = 5000): Promise<boolean> {
   const usec = timeoutMs === Infinity ? U64_MAX : usecFromMs(timeoutMs, 'timeoutMs');
   warnNodeTransport();
-  return check(await impl.notifyBarrier(false, usec), 'sd_notify_barrier') > 0;
+  return check(await impl.notifyBarrier(usec), 'sd_notify_barrier') > 0;
 }
 
 /**

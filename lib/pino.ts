@@ -7,13 +7,11 @@
  * timestamp); `pid` and `hostname` are dropped (journald records trusted ones).
  */
 import { Writable } from 'node:stream';
-import { flushThen, resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
 import { journal } from './journal';
-import { flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
-import { scriptName } from './logger';
-
-/** pino's numeric levels → syslog priorities: trace/debug 7, info 6, warn 4, error 3, fatal 2. */
-const PINO_LEVELS: Readonly<Record<string, number>> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2, trace: 7, debug: 7, info: 6, warn: 4, error: 3, fatal: 2 };
+import { scriptName } from './journal/caller';
+import { flushThen, resolveLevelMap, transportLosses, type LevelMap } from './journal/log-sink';
+import { flatten, mergeDefaults, objectFields, sanitizeName, serializedErrorFields, type FieldList } from './journal/sanitize';
+import { pinoNearestPriority, pinoPriority, PRIORITY_TEXT } from './protocol/levels';
 const DROPPED = new Set(['level', 'msg', 'time', 'pid', 'hostname', 'err', 'v']);
 
 function build(options: build.Options = {}): Writable {
@@ -28,10 +26,10 @@ function build(options: build.Options = {}): Writable {
   function priority(level: unknown): number {
     const own = levels.get(String(level));
     if (own !== undefined) return own;
-    const std = PINO_LEVELS[String(level)];
+    const std = pinoPriority(String(level));
     if (std !== undefined) return std;
     // A custom numeric level without a mapping: the nearest standard level below it.
-    if (typeof level === 'number') return level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 30 ? 6 : 7;
+    if (typeof level === 'number') return pinoNearestPriority(level);
     return 6;
   }
 
@@ -40,7 +38,7 @@ function build(options: build.Options = {}): Writable {
     try {
       rec = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      counter.send([['MESSAGE', line], ['PRIORITY', '6'], ['SYSLOG_IDENTIFIER', identifier]], identifier);
+      counter.send([['MESSAGE', line], ['PRIORITY', '6'], ['SYSLOG_IDENTIFIER', identifier]]);
       return;
     }
     if (rec === null || typeof rec !== 'object') return;
@@ -58,7 +56,7 @@ function build(options: build.Options = {}): Writable {
     }
     mergeDefaults(list, defaults);
     if (options.keepJson) list.push(['JSON', line]);
-    counter.send(list, identifier);
+    counter.send(list);
   }
 
   let pending = '';

@@ -5,14 +5,10 @@
  * keep their stack (and cause chain) as in createLogger.
  */
 import TransportStream = require('winston-transport');
-import { flushThen, resolveLevelMap, transportLosses, serializedErrorFields, type LevelMap } from './integrations';
-import { errorFields, flatten, mergeDefaults, objectFields, PRIORITY_TEXT, sanitizeName, type FieldList } from './journal/sanitize';
-import { scriptName } from './logger';
-
-/** npm and syslog levels, by name. */
-const LEVELS: Readonly<Record<string, number>> = {
-  emerg: 0, alert: 1, crit: 2, error: 3, warning: 4, warn: 4, notice: 5, info: 6, http: 6, verbose: 7, debug: 7, silly: 7,
-};
+import { scriptName } from './journal/caller';
+import { flushThen, resolveLevelMap, transportLosses, type LevelMap } from './journal/log-sink';
+import { errorFields, flatten, mergeDefaults, objectFields, sanitizeName, serializedErrorFields, type FieldList } from './journal/sanitize';
+import { PRIORITY_TEXT, winstonPriority } from './protocol/levels';
 const LEVEL = Symbol.for('level');
 const SKIP = new Set(['level', 'message', 'stack', 'name', 'cause']);
 
@@ -44,7 +40,7 @@ class JournaldTransport extends TransportStream {
     setImmediate(() => this.emit('logged', info));
     // The raw level (formats may have colourised info.level).
     const name = String(info[LEVEL] ?? info.level);
-    const priority = this.levelPriorities.get(name) ?? LEVELS[name] ?? 6;
+    const priority = this.levelPriorities.get(name) ?? winstonPriority(name) ?? 6;
     const list: FieldList = [];
     const message = info.message;
     list.push(['MESSAGE', typeof message === 'string' ? message : message instanceof Error ? message.message : String(message ?? '')]);
@@ -61,7 +57,7 @@ class JournaldTransport extends TransportStream {
       else flatten(sanitizeName(key), v, list);
     }
     mergeDefaults(list, this.defaultFields);
-    this.counter.send(list, this.journalIdentifier);
+    this.counter.send(list);
     callback();
   }
 }

@@ -13,7 +13,7 @@
 namespace {
 
 // Bumped whenever an export's signature changes; lib/native.ts refuses any other value.
-constexpr int kBindingVersion = 6;
+constexpr int kBindingVersion = 7;
 
 // libsystemd_open(soname: string): string | null  null when loaded, else the dlopen error.
 //   The first call in the process decides (dlopen is process-wide); this env keeps the table.

@@ -140,26 +140,6 @@ Napi::Value IsFifo(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, api->is_fifo(fd, has ? path.c_str() : nullptr));
 }
 
-// is_special(fd: number, path: string | null): number
-Napi::Value IsSpecial(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = ArgInt(info, 0);
-  bool has = false;
-  std::string path = OptPath(info, 1, &has);
-  REQUIRE_SYMBOL(env, is_special);
-  return Napi::Number::New(env, api->is_special(fd, has ? path.c_str() : nullptr));
-}
-
-// is_mq(fd: number, path: string | null): number
-Napi::Value IsMq(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = ArgInt(info, 0);
-  bool has = false;
-  std::string path = OptPath(info, 1, &has);
-  REQUIRE_SYMBOL(env, is_mq);
-  return Napi::Number::New(env, api->is_mq(fd, has ? path.c_str() : nullptr));
-}
-
 // is_socket(fd, family, type, listening): number
 Napi::Value IsSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -199,8 +179,6 @@ void RegisterDaemon(Napi::Env env, Napi::Object exports) {
   exports.Set("watchdog_enabled", Napi::Function::New(env, WatchdogEnabled, "watchdog_enabled"));
   exports.Set("booted", Napi::Function::New(env, Booted, "booted"));
   exports.Set("is_fifo", Napi::Function::New(env, IsFifo, "is_fifo"));
-  exports.Set("is_special", Napi::Function::New(env, IsSpecial, "is_special"));
-  exports.Set("is_mq", Napi::Function::New(env, IsMq, "is_mq"));
   exports.Set("is_socket", Napi::Function::New(env, IsSocket, "is_socket"));
   exports.Set("is_socket_inet", Napi::Function::New(env, IsSocketInet, "is_socket_inet"));
   exports.Set("is_socket_unix", Napi::Function::New(env, IsSocketUnix, "is_socket_unix"));

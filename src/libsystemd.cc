@@ -38,11 +38,9 @@ void DoOpen(const std::string& soname) {
       {"sd_watchdog_enabled", reinterpret_cast<void**>(&api.watchdog_enabled)},
       {"sd_booted", reinterpret_cast<void**>(&api.booted)},
       {"sd_is_fifo", reinterpret_cast<void**>(&api.is_fifo)},
-      {"sd_is_special", reinterpret_cast<void**>(&api.is_special)},
       {"sd_is_socket", reinterpret_cast<void**>(&api.is_socket)},
       {"sd_is_socket_inet", reinterpret_cast<void**>(&api.is_socket_inet)},
       {"sd_is_socket_unix", reinterpret_cast<void**>(&api.is_socket_unix)},
-      {"sd_is_mq", reinterpret_cast<void**>(&api.is_mq)},
       {"sd_journal_sendv", reinterpret_cast<void**>(&api.journal_sendv)},
       {"sd_journal_stream_fd", reinterpret_cast<void**>(&api.journal_stream_fd)},
   };

@@ -24,11 +24,9 @@ struct Api {
   int (*watchdog_enabled)(int unset_environment, uint64_t* usec);
   int (*booted)(void);
   int (*is_fifo)(int fd, const char* path);
-  int (*is_special)(int fd, const char* path);
   int (*is_socket)(int fd, int family, int type, int listening);
   int (*is_socket_inet)(int fd, int family, int type, int listening, uint16_t port);
   int (*is_socket_unix)(int fd, int type, int listening, const char* path, size_t length);
-  int (*is_mq)(int fd, const char* path);
   int (*journal_sendv)(const struct iovec* iov, int n);
   int (*journal_stream_fd)(const char* identifier, int priority, int level_prefix);
 };

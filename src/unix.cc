@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -167,22 +166,15 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number):
-//   [data: Buffer, fds: number[], pid, uid, gid, truncated: boolean] | number (-errno; -EAGAIN on timeout)
+// unix_recvmsg(fd: number, maxBytes: number):
+//   [data: Buffer, fds: number[], pid, uid, gid, truncated: boolean] | number (-errno; -EAGAIN when
+//   nothing is waiting). Never waits: callers watch the fd (poll_start) instead of blocking the loop.
 //   Received fds are close-on-exec. Credentials are filled when SO_PASSCRED is on, else -1.
 Napi::Value UnixRecvmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0);
   int max = ArgInt(info, 1);
-  int timeout = ArgInt(info, 2);
   if (max < 0) return Errno(env, EINVAL);
-  struct pollfd p = {fd, POLLIN, 0};
-  int pr;
-  do {
-    pr = poll(&p, 1, timeout);
-  } while (pr < 0 && errno == EINTR);
-  if (pr < 0) return Errno(env, errno);
-  if (pr == 0) return Errno(env, EAGAIN);
 
   std::vector<uint8_t> data(static_cast<size_t>(max) + 1);  // +1 detects truncation
   struct iovec iov = {data.data(), data.size()};

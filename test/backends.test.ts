@@ -2,10 +2,10 @@
  * Runs the conformance suite against every backend that can exist on this machine, in-process:
  * libsystemd (the reference), js on the native transport, js on the node transport.
  */
-import { createLibsystemdBackend } from '../lib/backend-libsystemd';
-import { createJsBackend } from '../lib/js/backend';
-import { nativeTransport, nodeTransport } from '../lib/js/transport';
-import { load } from '../lib/select';
+import { createJsBackend } from '../lib/backends/js';
+import { createLibsystemdBackend } from '../lib/backends/libsystemd';
+import { addonSystemCalls, nodeSystemCalls } from '../lib/backends/os';
+import { load } from './helpers/addon';
 import { expect, it } from 'vitest';
 import { describeWith } from './helpers/env';
 import { conformance } from './conformance';
@@ -15,14 +15,14 @@ describeWith({ linux: true }, 'backends', () => {
   const binding = load.binding;
   if (!load.libsystemd) throw new Error(`libsystemd did not open: ${load.attempts.join('; ')}`);
   conformance('libsystemd', () => createLibsystemdBackend(binding), { fdChecks: true, binding });
-  conformance('js/native', () => createJsBackend(nativeTransport(binding)), { fdChecks: true, binding });
-  conformance('js/node', () => createJsBackend(nodeTransport()), { fdChecks: false });
+  conformance('js/native', () => createJsBackend(addonSystemCalls(binding)), { fdChecks: true, binding });
+  conformance('js/node', () => createJsBackend(nodeSystemCalls()), { fdChecks: false });
 });
 
 describeWith({ linux: true }, 'parity: js reproduces libsystemd on generated environments', () => {
   const binding = load.binding!;
   const ref = createLibsystemdBackend(binding);
-  const js = createJsBackend(nativeTransport(binding));
+  const js = createJsBackend(addonSystemCalls(binding));
   const VARS = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
 
   // A seeded generator (mulberry32) so a failure is reproducible.
@@ -67,11 +67,12 @@ describeWith({ linux: true }, 'parity: js reproduces libsystemd on generated env
         WATCHDOG_PID: r() < 0.5 ? (r() < 0.5 ? String(process.pid) : gen(r, PIECES)) : undefined,
       };
       const unset = r() < 0.5;
-      for (const op of ['listenFds', 'listenFdsWithNames', 'watchdogEnabled'] as const) {
+      const ops = { listenFds: (b: typeof ref) => b.listenFds(), listenFdsWithNames: (b: typeof ref) => b.listenFdsWithNames(), watchdogEnabled: (b: typeof ref) => b.watchdogEnabled(unset) };
+      for (const [op, call] of Object.entries(ops)) {
         apply(vars);
-        const a = JSON.stringify([ref[op](unset), snapshot()], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+        const a = JSON.stringify([call(ref), snapshot()], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
         apply(vars);
-        const b = JSON.stringify([js[op](unset), snapshot()], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+        const b = JSON.stringify([call(js), snapshot()], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
         if (a !== b) mismatches.push(`${op}(${unset}) ${JSON.stringify(vars)}: libsystemd ${a} js ${b}`);
       }
     }

@@ -6,7 +6,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BINDING_VERSION } from '../lib/native';
+import { BINDING_VERSION } from '../lib/addon';
 import { ROOT, run, runNode } from './helpers/child';
 import { describeWith } from './helpers/env';
 
@@ -44,8 +44,8 @@ describeWith({ linux: true, bins: ['cc'] }, 'loader and backend selection', () =
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ kind: 'js', transport: 'node' });
     expect(r.json.loadError).toContain(`${ADDON}: ERR_DLOPEN_DISABLED`);
-    expect(r.json.loadError).toContain('build/Debug/systemd_native.node: not found');
     expect(r.json.loadError).toContain('prebuilds/linux-x64/libsystemd.node');
+    expect(r.json.loadError).toContain('prebuilds/linux-x64/node.napi.node: not found');
   });
 
   it('LIBSYSTEMD_REQUIRE_NATIVE=1 turns a failed load into a thrown error listing every attempt', async () => {
@@ -53,7 +53,7 @@ describeWith({ linux: true, bins: ['cc'] }, 'loader and backend selection', () =
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('LIBSYSTEMD_REQUIRE_NATIVE=1 but no native addon loaded');
     expect(r.stderr).toContain('ERR_DLOPEN_DISABLED');
-    expect(r.stderr).toContain('build/Debug/systemd_native.node: not found');
+    expect(r.stderr).toContain('prebuilds/linux-x64/node.napi.node: not found');
   });
 
   it('with libsystemd hidden from the addon, the addon still loads and the report says js/native', async () => {
@@ -140,6 +140,23 @@ NAPI_MODULE(stale, init)
     expect(r.json).toMatchObject({ kind: 'libsystemd', transport: 'native', addonPath: prebuild });
     const dbg = await runNode(REPORT.replace(JSON.stringify(ROOT), JSON.stringify(pkg)), { env: { NODE_DEBUG: 'libsystemd' } });
     expect(dbg.stderr).toContain(prebuild);
+  });
+
+  it("without a compiled build, bindings' search is in loadError as one line, and the prebuild loads", async () => {
+    const pkg = join(dir, 'prebuild-only');
+    mkdirSync(join(pkg, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+    copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    const prebuild = join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'libsystemd.node');
+    copyFileSync(ADDON, prebuild);
+    // libsystemd hidden, so the report carries the attempts.
+    const r = await runNode(REPORT.replace(JSON.stringify(ROOT), JSON.stringify(pkg)), { env: { LIBSYSTEMD_SONAME: 'libsystemd-hidden-by-test.so.0' } });
+    expect(r.json).toMatchObject({ kind: 'js', transport: 'native', addonPath: prebuild });
+    const lines: string[] = r.json.loadError.split('\n');
+    const search = lines.find((x) => x.includes('no compiled build'));
+    expect(search).toContain(`bindings tried ${join(pkg, 'build', 'systemd_native.node')}`);
+    expect(search).toContain(join(pkg, 'build', 'Release', 'systemd_native.node'));
   });
 }
 

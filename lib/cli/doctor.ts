@@ -8,11 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { listenFdsWithNames, isSocket } from '../activation';
 import { capabilities } from '../capabilities';
 import { journal } from '../journal';
-import { STDOUT_SOCKET, fdIsJournal } from '../journal/stream';
-import { JOURNAL_SOCKET } from '../journal/sender';
-import { notifyAddress } from '../js/notify';
 import { booted, watchdogUsec } from '../notify';
-import { backend } from '../select';
+import { backend } from '../backends/select';
+import { fdIsJournal, JOURNAL_SOCKET, STDOUT_SOCKET } from '../protocol/journal';
+import { notifyAddress } from '../protocol/notify';
 
 export type Status = 'OK' | 'INFO' | 'WARN' | 'FAIL';
 

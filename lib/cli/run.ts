@@ -6,15 +6,13 @@
  * that hand stored fds (FDSTORE=1) back, and signals forwarded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_PASSCRED } from '../backend';
-import { SystemdError } from '../errors';
-import type { NativeBinding, PollWatcher } from '../native';
-import { load } from '../select';
+import { LISTEN_VARIABLES, WATCHDOG_VARIABLES } from '../protocol/listen';
 import { parseListens, type ListenSpec } from './listen';
+import { RunSockets } from './sockets';
 
 export interface RunOptions {
   listen: ListenSpec[];
@@ -105,35 +103,8 @@ interface Passed {
   name: string;
 }
 
-/** Binds one --listen address without ever accepting on it (the child does). */
-function bindSocket(n: NativeBinding, l: ListenSpec): number {
-  const type = l.datagram ? SOCK_DGRAM : SOCK_STREAM;
-  const fail = (rc: number): never => {
-    throw new SystemdError(rc, 'listen', l.address);
-  };
-  if (l.path !== undefined) {
-    const fd = n.unix_socket(type, false);
-    if (fd < 0) fail(fd);
-    try {
-      unlinkSync(l.path);
-    } catch {
-      // not there yet
-    }
-    const rc = n.unix_bind(fd, Buffer.from(l.path));
-    const rc2 = rc < 0 || l.datagram ? rc : n.listen_fd(fd, 4096);
-    if (rc2 < 0) {
-      n.close(fd);
-      fail(rc2);
-    }
-    return fd;
-  }
-  const fd = n.inet_listen(l.family!, l.host!, l.port!, type, 4096);
-  if (fd < 0) fail(fd);
-  return fd;
-}
-
 export class Supervisor {
-  private readonly n: NativeBinding;
+  private readonly n: RunSockets;
   private readonly t0 = Date.now();
   private sockets: Passed[] = [];
   private stored: Passed[] = [];
@@ -141,7 +112,7 @@ export class Supervisor {
   private notifyDir: string | undefined;
   private notifyPath: string | undefined;
   private notifyFd = -1;
-  private notifyWatch: PollWatcher | undefined;
+  private notifyWatch: number | undefined;
   private readyTimer: NodeJS.Timeout | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private watchdogMs: number | undefined;
@@ -153,8 +124,7 @@ export class Supervisor {
   private done!: (code: number) => void;
 
   constructor(private readonly o: RunOptions) {
-    if (!load.binding) throw new Error('the native addon is not loaded, so nothing can be done here: --listen, --notify and --watchdog need its socket primitives (see `libsystemd doctor`)');
-    this.n = load.binding;
+    this.n = new RunSockets();
     this.watchdogMs = o.watchdogMs;
   }
 
@@ -173,7 +143,7 @@ export class Supervisor {
   run(): Promise<number> {
     const result = new Promise<number>((resolve) => (this.done = resolve));
     this.o.listen.forEach((l, i) => {
-      const fd = bindSocket(this.n, l);
+      const fd = this.n.bindListen(l);
       this.sockets.push({ fd, name: l.name });
       // The fd the command gets (3, 4, …), not this process's own.
       this.emit('listen', { address: l.address, fd: 3 + i, name: l.name });
@@ -196,27 +166,22 @@ export class Supervisor {
   private openNotifySocket(): void {
     this.notifyDir = mkdtempSync(join(tmpdir(), 'libsystemd-run-'));
     this.notifyPath = join(this.notifyDir, 'notify');
-    const fd = this.n.unix_socket(SOCK_DGRAM, true);
-    if (fd < 0 || this.n.unix_bind(fd, Buffer.from(this.notifyPath)) < 0) throw new Error('cannot create the notify socket');
-    this.n.setsockopt_int(fd, SOL_SOCKET, SO_PASSCRED, 1);
+    const fd = this.n.notifySocket(this.notifyPath);
     this.notifyFd = fd;
-    const w = this.n.poll_start(fd, false, () => this.readNotify());
-    if (w < 0) throw new Error(`cannot watch the notify socket: ${w}`);
-    this.notifyWatch = w;
+    this.notifyWatch = this.n.watch(fd, () => this.readNotify(), 'the notify socket');
     this.emit('notify-socket', { path: this.notifyPath });
   }
 
   /** --lazy: starts the command when the first connection or datagram waits on any socket. */
   private startOnTraffic(): void {
-    const watchers: PollWatcher[] = [];
+    const watchers: number[] = [];
     const go = (): void => {
-      for (const w of watchers.splice(0)) this.n.poll_stop(w);
+      for (const w of watchers.splice(0)) this.n.unwatch(w);
       this.emit('traffic');
       this.start();
     };
     for (const s of this.sockets) {
-      const w = this.n.poll_start(s.fd, false, go);
-      if (w > 0) watchers.push(w);
+      watchers.push(this.n.watch(s.fd, go, `socket ${s.name}`));
     }
     this.emit('waiting', { for: 'the first connection' });
   }
@@ -236,7 +201,7 @@ export class Supervisor {
 
   private spawnChild(fds: Passed[], extraEnv: Record<string, string> = {}): ChildProcess {
     const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
-    for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
+    for (const k of [...LISTEN_VARIABLES, ...WATCHDOG_VARIABLES, 'NOTIFY_SOCKET']) delete env[k];
     const exports: string[] = [];
     if (fds.length) {
       env.LISTEN_FDS = String(fds.length);
@@ -282,10 +247,9 @@ export class Supervisor {
 
   private readNotify(): void {
     for (;;) {
-      const r = this.n.unix_recvmsg(this.notifyFd, 4096, 0);
-      if (typeof r === 'number') return;
-      const [data, fds, pid] = r;
-      this.message(data.toString(), fds, pid);
+      const d = this.n.receive(this.notifyFd, 4096);
+      if (!d) return;
+      this.message(d.data.toString(), d.fds, d.pid);
     }
   }
 
@@ -363,7 +327,7 @@ export class Supervisor {
 
   private finish(code: number): void {
     this.acceptServer?.close();
-    if (this.notifyWatch) this.n.poll_stop(this.notifyWatch);
+    if (this.notifyWatch) this.n.unwatch(this.notifyWatch);
     this.notifyWatch = undefined;
     if (this.notifyDir) rmSync(this.notifyDir, { recursive: true, force: true });
     this.done(code);

@@ -7,9 +7,10 @@
  * Like the original, these functions never throw and return undefined.
  */
 import { watchdog as ping, notify, ready as sdReady, stopping as sdStopping, watchdogUsec } from '../notify';
-import { logList } from '../journal';
+import { sendList } from '../journal';
+import { pushCallerLocation, scriptName } from '../journal/caller';
 import type { FieldList } from '../journal/sanitize';
-import { pushCallerLocation, scriptName } from '../logger';
+import { PRIORITIES, PRIORITY_TEXT, type PriorityName } from '../protocol/levels';
 
 function quietly(fn: () => unknown): undefined {
   try {
@@ -76,11 +77,11 @@ function print(priority: number, parts: readonly unknown[], below: Function): vo
     const message = parts.length === 1 && Array.isArray(parts[0]) ? (parts[0] as unknown[]).join(' ') : parts.map(String).join(' ');
     const list: FieldList = [
       ['MESSAGE', message],
-      ['PRIORITY', String(priority)],
+      ['PRIORITY', PRIORITY_TEXT[priority]!],
       ['SYSLOG_IDENTIFIER', identifier],
     ];
     pushCallerLocation(list, below);
-    logList(list, identifier);
+    sendList(list, true);
   });
 }
 
@@ -100,18 +101,9 @@ function level(priority: number): LogFn {
   return fn;
 }
 
-/** The twelve level names of sd-notify, each joining its arguments with spaces. */
-export const log: Readonly<Record<'emerg' | 'emergency' | 'alert' | 'crit' | 'critical' | 'err' | 'error' | 'warning' | 'warn' | 'notice' | 'info' | 'debug', LogFn>> = Object.freeze({
-  emerg: level(0),
-  emergency: level(0),
-  alert: level(1),
-  crit: level(2),
-  critical: level(2),
-  err: level(3),
-  error: level(3),
-  warning: level(4),
-  warn: level(4),
-  notice: level(5),
-  info: level(6),
-  debug: level(7),
-});
+type LevelName = PriorityName | 'emergency';
+
+/** The twelve level names of sd-notify (the syslog names, their aliases and `emergency`), each joining its arguments with spaces. */
+export const log: Readonly<Record<LevelName, LogFn>> = Object.freeze(
+  Object.fromEntries([...Object.entries(PRIORITIES), ['emergency', PRIORITIES.emerg!] as const].map(([name, p]) => [name, level(p)])) as Record<LevelName, LogFn>,
+);

@@ -8,9 +8,10 @@
  * stalled journald, cleans keys journald would drop, and reads ES module frames.
  */
 import { fileURLToPath } from 'node:url';
-import { logList } from '../journal';
-import { validFieldName } from '../journal/fields';
+import { sendList } from '../journal';
 import { sanitizeName } from '../journal/sanitize';
+import { validFieldName } from '../protocol/journal';
+import { LEVEL_NAMES, PRIORITY_TEXT } from '../protocol/levels';
 
 type Fields = Record<string, unknown>;
 
@@ -66,16 +67,15 @@ function log(priority: number, defaults: Fields | undefined, message: unknown, f
   } else {
     out.set('MESSAGE', Buffer.from(String(message)));
   }
-  out.set('PRIORITY', Buffer.from(String(priority)));
+  out.set('PRIORITY', Buffer.from(PRIORITY_TEXT[priority]!));
   try {
-    logList([...out.entries()]);
+    sendList([...out.entries()], true);
   } catch {
     // The original ignored sd_journal_sendv's result.
   }
 }
 
-const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
-type Level = (typeof LEVELS)[number];
+type Level = (typeof LEVEL_NAMES)[number];
 type LevelFn = (message: unknown, fields?: Fields) => void;
 
 interface Journald extends Record<Level, LevelFn> {}
@@ -90,7 +90,7 @@ const Journald = function (this: { defaults?: Fields } | undefined, defaultField
   return this;
 } as unknown as JournaldConstructor;
 
-LEVELS.forEach((name, priority) => {
+LEVEL_NAMES.forEach((name, priority) => {
   (Journald.prototype as Record<string, LevelFn>)[name] = function (this: { defaults?: Fields }, message, fields) {
     log(priority, this.defaults, message, fields);
   };

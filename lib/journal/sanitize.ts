@@ -4,7 +4,7 @@
  * stringified; Errors become MESSAGE, ERROR_NAME, ERROR_CODE, ERRNO and STACK_TRACE with the
  * whole `cause` chain. Shared by the logger and the pino/winston transports.
  */
-import { validFieldName } from './fields';
+import { validFieldName } from '../protocol/journal';
 
 const cache = new Map<string, string>();
 
@@ -123,12 +123,34 @@ export function errorFields(err: Error, out: FieldList, withMessage = true): voi
   out.push(['STACK_TRACE', text(stackChain(err))]);
 }
 
-/** PRIORITY values as text, by priority. */
-export const PRIORITY_TEXT: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7'];
-
 /** Appends the default fields whose names the entry does not have yet. */
 export function mergeDefaults(list: FieldList, defaults: FieldList): void {
   if (defaults.length === 0) return;
   const given = new Set(list.map(([n]) => n));
   for (const d of defaults) if (!given.has(d[0])) list.push(d);
+}
+
+/** A serialised error (pino's { type, message, stack, code, cause }) or a live Error as fields. */
+export function serializedErrorFields(err: unknown, out: FieldList, withMessage: boolean): void {
+  if (err instanceof Error) {
+    errorFields(err, out, withMessage);
+    return;
+  }
+  if (err === null || typeof err !== 'object') {
+    flatten('ERR', err, out);
+    return;
+  }
+  const e = err as { type?: unknown; name?: unknown; message?: unknown; stack?: unknown; code?: unknown; errno?: unknown; cause?: unknown };
+  if (withMessage && e.message !== undefined) out.push(['MESSAGE', String(e.message)]);
+  const name = e.type ?? e.name;
+  if (name !== undefined) out.push(['ERROR_NAME', String(name)]);
+  if (e.code !== undefined && e.code !== null) out.push(['ERROR_CODE', String(e.code)]);
+  if (typeof e.errno === 'number' && e.errno !== 0) out.push(['ERRNO', String(Math.abs(e.errno))]);
+  let stack = typeof e.stack === 'string' ? e.stack : `${String(name ?? 'Error')}: ${String(e.message ?? '')}`;
+  // pino's serializer may already have appended the causes ("caused by: …"); otherwise add them.
+  if (e.cause !== undefined && !/caused by:/i.test(stack)) {
+    const cause = e.cause instanceof Error ? stackChain(e.cause) : typeof (e.cause as { stack?: unknown })?.stack === 'string' ? (e.cause as { stack: string }).stack : JSON.stringify(e.cause);
+    stack += `\nCaused by: ${cause}`;
+  }
+  out.push(['STACK_TRACE', stack]);
 }

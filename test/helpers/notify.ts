@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SOCK_DGRAM, SOL_SOCKET, SO_PASSCRED } from '../../lib/backend';
-import { load } from '../../lib/select';
+import { SOCK_DGRAM, SOL_SOCKET, SO_PASSCRED } from '../../lib/protocol/linux';
+import { load } from './addon';
 
 export interface Received {
   readonly data: Buffer;
@@ -55,7 +55,7 @@ export class NotifyReceiver {
     if (this.closed) return;
     const n = load.binding!;
     for (;;) {
-      const r = n.unix_recvmsg(this.fd, 65536, 0);
+      const r = n.unix_recvmsg(this.fd, 65536);
       if (typeof r === 'number') return;
       const [data, fds, pid, uid, , truncated] = r;
       if (!this.keepFds) for (const f of fds) n.close(f);

@@ -24,9 +24,9 @@ const notify = bound('/run/notify.sock');
 const journal = bound('/run/systemd/journal/socket');
 process.env.NOTIFY_SOCKET = '/run/notify.sock';
 const ready = l.ready('up');
-const got = n.unix_recvmsg(notify, 4096, 1000);
+const got = n.unix_recvmsg(notify, 4096);
 const sendv = n.journal_sendv([Buffer.from('MESSAGE=from the root'), Buffer.from('PRIORITY=6')]);
-const entry = n.unix_recvmsg(journal, 4096, 1000);
+const entry = n.unix_recvmsg(journal, 4096);
 console.log(JSON.stringify({
   kind: l.backend.kind, addonPath: l.backend.addonPath, symbols: l.capabilities().symbols.length,
   glibc: process.report.getReport().header.glibcVersionRuntime,

@@ -3,82 +3,35 @@
  * never blocking the event loop), `journal.stream()` (sd_journal_stream_fd), and the
  * $JOURNAL_STREAM checks. Validation happens here once, for every backend and transport.
  */
-import { existsSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { check, E, invalidType, invalidValue, SystemdError } from './errors';
-import { encodeFields, EntryWriter, fieldList, invocationShortName, type JournalFields } from './journal/fields';
-import { NativeJournalSender, SENDER_DEFAULTS, type JournalStats, type SenderOptions } from './journal/sender';
-import { checkIdentifier, connectStream, fdIsJournal, STDOUT_SOCKET, StreamFallback, streamHeader } from './journal/stream';
-import { impl, load } from './select';
+import { check, invalidType, invalidValue } from '../errors';
+import { impl } from '../backends/select';
+import { JOURNAL_QUEUE_DEFAULTS, type JournalQueueOptions, type JournalStats } from '../backends/contract';
+import { checkIdentifier, encodeFields, EntryWriter, fdIsJournal, invocationShortName, type JournalFields } from '../protocol/journal';
+import { toPriority, type PriorityName } from '../protocol/levels';
 
-export type { JournalFields, JournalValue } from './journal/fields';
-export type { JournalStats } from './journal/sender';
-
-/** syslog priorities by name (with the usual aliases). */
-export const PRIORITIES: Readonly<Record<string, number>> = Object.freeze({
-  emerg: 0,
-  alert: 1,
-  crit: 2,
-  critical: 2,
-  err: 3,
-  error: 3,
-  warning: 4,
-  warn: 4,
-  notice: 5,
-  info: 6,
-  debug: 7,
-});
-export type PriorityName = 'emerg' | 'alert' | 'crit' | 'critical' | 'err' | 'error' | 'warning' | 'warn' | 'notice' | 'info' | 'debug';
-
-/** 0-7 from a number or a level name, else ERR_INVALID_ARG_VALUE. */
-export function toPriority(p: unknown, name = 'priority'): number {
-  if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 7) return p;
-  if (typeof p === 'string' && Object.hasOwn(PRIORITIES, p)) return PRIORITIES[p]!;
-  throw invalidValue(name, `must be 0-7 or a level name (${Object.keys(PRIORITIES).join(', ')}), received ${JSON.stringify(p)}`);
-}
-
-// Created on first use: a process that never logs pays nothing for it.
-let senderInstance: NativeJournalSender | undefined;
-const getSender = (): NativeJournalSender | undefined => (load.binding ? (senderInstance ??= new NativeJournalSender(load.binding)) : undefined);
-let fallbackInstance: StreamFallback | undefined;
-const fallback = (): StreamFallback => (fallbackInstance ??= new StreamFallback());
+export type { JournalFields, JournalValue } from '../protocol/journal';
+export type { JournalStats } from '../backends/contract';
+export { PRIORITIES, toPriority, type PriorityName } from '../protocol/levels';
 
 const writer = new EntryWriter();
 
 /**
  * Sends fields whose names are valid (the loggers build them so): 1 handed over (or queued
- * behind a stalled journald), 0 no journal, or -errno.
+ * behind a stalled journald), 0 no journal, or -errno. `orStderr`: with no journal at all the
+ * entry is written to stderr as a readable line instead of vanishing (the loggers' choice;
+ * journal.send itself returns false there, as sd_journal_send does).
  */
-export function sendList(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
-  const sender = getSender();
-  if (sender) {
-    const w = writer.reset();
-    for (const [name, value] of list) w.value(name, value);
-    return sender.send(w.finish());
-  }
-  return textFallback(list, identifier);
-}
-
-function textFallback(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
-  return fallback().write(list.map(([n, v]) => [n, typeof v === 'string' ? Buffer.from(v) : v]), identifier ?? invocationShortName) ? 1 : 0;
-}
-
-/**
- * For loggers: like sendList, but when there is no journal at all the entry is written to
- * stderr as a readable line instead of vanishing (journal.send itself returns false there, as
- * sd_journal_send does).
- */
-export function logList(list: readonly (readonly [string, string | Buffer])[], identifier?: string): number {
-  const rc = sendList(list, identifier);
-  if (rc === 0 && load.binding) textFallback(list, identifier);
-  return rc;
+export function sendList(list: readonly (readonly [string, string | Buffer])[], orStderr = false): number {
+  const w = writer.reset();
+  for (const [name, value] of list) w.value(name, value);
+  return impl.journal.send(w.finish(), orStderr);
 }
 
 function send(fields: JournalFields): boolean {
-  // The native transport frames while validating, in one pass into a reused buffer.
-  const sender = getSender();
-  if (sender) return check(sender.send(encodeFields(fields)), 'sd_journal_sendv') > 0;
-  return check(sendList(fieldList(fields)), 'sd_journal_sendv') > 0;
+  // Frames while validating, in one pass into a reused buffer.
+  return check(impl.journal.send(encodeFields(fields), false), 'sd_journal_sendv') > 0;
 }
 
 function print(priority: number | PriorityName, message: string, fields: JournalFields = {}): boolean {
@@ -128,39 +81,18 @@ function stream(options: StreamOptions = {}): Writable {
   const priority = toPriority(options.priority ?? 6, 'options.priority');
   const levelPrefix = options.levelPrefix ?? true;
   if (typeof levelPrefix !== 'boolean') throw invalidType('options.levelPrefix', 'a boolean', levelPrefix);
-  if (impl.transport === 'native') {
-    const fd = check(impl.journalStreamFd(identifier, priority, levelPrefix), 'sd_journal_stream_fd');
-    const { Socket } = require('node:net') as typeof import('node:net');
-    const sock = guard(new Socket({ fd, readable: false, writable: true }));
-    trackStream(sock);
-    return sock;
-  }
-  // Pure Node speaks the stream protocol itself.
-  if (!existsSync(STDOUT_SOCKET)) throw new SystemdError(-2, 'sd_journal_stream_fd', STDOUT_SOCKET);
-  const s = connectStream();
-  s.write(streamHeader(identifier, priority, levelPrefix));
-  trackStream(s);
-  return guard(s);
+  const s = impl.journalStream(identifier, priority, levelPrefix);
+  if (typeof s === 'number') check(s, 'sd_journal_stream_fd');
+  const sock = guard(s as Writable);
+  trackStream(sock);
+  return sock;
 }
 
-export interface JournalOptions extends Partial<SenderOptions> {}
-
-const NO_STATS: JournalStats = Object.freeze({ sent: 0, queued: 0, queuedBytes: 0, dropped: 0, viaMemfd: 0, blockedCalls: 0, blockedMs: 0 });
+export interface JournalOptions extends Partial<JournalQueueOptions> {}
 
 async function flush(timeoutMs?: number): Promise<JournalStats> {
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) throw invalidValue('timeoutMs', `must be a non-negative number, received ${String(timeoutMs)}`);
-  const sender = getSender();
-  if (sender) return sender.flush(timeoutMs);
-  if (!fallbackInstance) return NO_STATS;
-  const done = fallbackInstance.flush().then(() => NO_STATS);
-  if (timeoutMs === undefined) return done;
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `lines still pending after ${timeoutMs} ms`)), timeoutMs);
-    void done.then((v) => {
-      clearTimeout(t);
-      resolve(v);
-    });
-  });
+  return impl.journal.flush(timeoutMs);
 }
 
 /** The journal: structured entries (native protocol) and streams (stdout protocol). */
@@ -195,7 +127,7 @@ export const journal = Object.freeze({
   /** Whether stdout is connected to the journal. */
   stdoutIsJournal: (): boolean => fdIsJournal(1),
   /** Entries sent, queued (journald busy or stalled), dropped, sent through a memfd, and waits at the bound. */
-  stats: (): JournalStats => getSender()?.stats() ?? NO_STATS,
+  stats: (): JournalStats => impl.journal.stats(),
   /**
    * Resolves (with the stats) once every entry sent so far has left the process: delivered to
    * journald, or dropped and counted. Never blocks the event loop.
@@ -209,13 +141,13 @@ export const journal = Object.freeze({
    */
   configure(options: JournalOptions): void {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-    const next: Partial<SenderOptions> = {};
-    for (const k of Object.keys(SENDER_DEFAULTS) as (keyof SenderOptions)[]) {
+    const next: Partial<JournalQueueOptions> = {};
+    for (const k of Object.keys(JOURNAL_QUEUE_DEFAULTS) as (keyof JournalQueueOptions)[]) {
       const v = options[k];
       if (v === undefined) continue;
       if (typeof v !== 'number' || !(v >= 0)) throw invalidValue(`options.${k}`, `must be a non-negative number, received ${String(v)}`);
       next[k] = v;
     }
-    getSender()?.configure(next);
+    impl.journal.configure(next);
   },
 });

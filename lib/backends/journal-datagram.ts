@@ -7,39 +7,11 @@
  * end, process.exit(), an uncaught exception, a worker's end or terminate()) the addon drains the
  * queue synchronously, for up to `exitTimeoutMs` without progress, and reports what is left.
  */
+import type { NativeBinding } from '../addon';
 import { E, SystemdError } from '../errors';
-import type { NativeBinding } from '../native';
-
-export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
-
-/** Counters a caller can read with journal.stats(). */
-export interface JournalStats {
-  /** Entries handed to journald. */
-  readonly sent: number;
-  /** Entries waiting in memory for journald to accept them. */
-  readonly queued: number;
-  readonly queuedBytes: number;
-  /** Entries lost: journald accepted nothing while the queue was full, or for maxStallMs, or at exit. */
-  readonly dropped: number;
-  /** Entries that went through a sealed memfd (too large for one datagram). */
-  readonly viaMemfd: number;
-  /** Calls that waited for room at the queue bound (a burst faster than journald), and how long in all. */
-  readonly blockedCalls: number;
-  readonly blockedMs: number;
-}
-
-export interface SenderOptions {
-  /** Memory bound of the queue (bytes of entries). Default 16 MiB. */
-  maxQueueBytes: number;
-  /** Give up a queue that made no progress for this long (ms). Default 30 s. */
-  maxStallMs: number;
-  /** At the bound, how long a call waits for journald's progress before dropping (ms). Default 1 s. */
-  maxBlockMs: number;
-  /** At exit, how long the drain waits without progress before reporting the rest lost (ms). Default 5 s. */
-  exitTimeoutMs: number;
-}
-
-export const SENDER_DEFAULTS: Readonly<SenderOptions> = Object.freeze({ maxQueueBytes: 16 << 20, maxStallMs: 30_000, maxBlockMs: 1000, exitTimeoutMs: 5000 });
+import { JOURNAL_SOCKET } from '../protocol/journal';
+import { JOURNAL_QUEUE_DEFAULTS, type JournalQueueOptions, type JournalSink, type JournalStats } from './contract';
+import { writeReadable } from './journal-text';
 
 interface NativeStats extends JournalStats {
   readonly accepted: number;
@@ -65,10 +37,11 @@ const PUMP_MS = 5;
  */
 export const RUNTIME_HAS_LIBUV = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 
-export class NativeJournalSender {
+export class JournalDatagramSender implements JournalSink {
+  readonly structured = true;
   private readonly waiters: Waiter[] = [];
   private pumping: NodeJS.Timeout | undefined;
-  readonly options: SenderOptions = { ...SENDER_DEFAULTS };
+  readonly options: JournalQueueOptions = { ...JOURNAL_QUEUE_DEFAULTS };
 
   constructor(private readonly n: NativeBinding) {
     n.jq_init(Buffer.from(JOURNAL_SOCKET), (kind, value) => this.onEvent(kind, value), RUNTIME_HAS_LIBUV);
@@ -81,8 +54,9 @@ export class NativeJournalSender {
    * Sends or queues one framed entry (a reused buffer is fine: a queued entry is copied): 1 handed
    * over, queued or counted, 0 no journal socket (ENOENT, as libsystemd), -errno otherwise.
    */
-  send(entry: Buffer): number {
+  send(entry: Buffer, orStderr: boolean): number {
     const rc = this.n.jq_send(entry);
+    if (rc === 0 && orStderr) writeReadable(entry);
     if (rc === QUEUED) {
       this.startPump();
       return 1;
@@ -94,7 +68,7 @@ export class NativeJournalSender {
     return rc;
   }
 
-  configure(options: Partial<SenderOptions>): void {
+  configure(options: Partial<JournalQueueOptions>): void {
     Object.assign(this.options, options);
     const o = this.options;
     this.n.jq_configure(o.maxQueueBytes, o.maxStallMs, o.maxBlockMs, o.exitTimeoutMs);
@@ -181,4 +155,10 @@ export class NativeJournalSender {
     const { sent, queued, queuedBytes, dropped, viaMemfd, blockedCalls, blockedMs } = this.rawStats();
     return { sent, queued, queuedBytes, dropped, viaMemfd, blockedCalls, blockedMs };
   }
+}
+
+let sender: JournalDatagramSender | undefined;
+/** The thread's one sender (the addon keeps one queue per environment), made on first use. */
+export function journalDatagramSender(n: NativeBinding): JournalDatagramSender {
+  return (sender ??= new JournalDatagramSender(n));
 }

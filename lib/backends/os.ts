@@ -1,14 +1,15 @@
 /**
- * What the js backend needs from the operating system, in two flavours: `native` (the addon's
- * raw primitives, when libsystemd itself is absent) and `node` (pure Node: no datagrams, no
- * fcntl, no getsockopt). Methods return >= 0 or -errno like the rest of the contract.
+ * The system calls the backends make, in two flavours: `native` (the addon's primitives) and
+ * `node` (pure Node: no datagrams, no fcntl, no getsockopt). Methods return >= 0 or -errno like
+ * the rest of the contract.
  */
 import { accessSync, fstatSync, type Stats } from 'node:fs';
-import { SOCK_DGRAM, SOL_SOCKET, SO_ACCEPTCONN, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, type Transport } from '../backend';
+import type { NativeBinding } from '../addon';
 import { E } from '../errors';
-import type { NativeBinding } from '../native';
+import { SOCK_DGRAM, SOL_SOCKET, SO_ACCEPTCONN, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, S_IFIFO, S_IFMT, S_IFSOCK } from '../protocol/linux';
+import type { SocketCalls, Transport } from './contract';
 
-export interface JsTransport {
+export interface SystemCalls {
   readonly name: Transport;
   /** The Node-API primitives, on the native transport only. */
   readonly binding?: NativeBinding;
@@ -31,10 +32,6 @@ export interface FdStat {
   readonly dev: number;
   readonly ino: number;
 }
-
-const S_IFMT = 0o170000;
-const S_IFSOCK = 0o140000;
-const S_IFIFO = 0o010000;
 
 /**
  * An AF_UNIX datagram socket with an 8 MiB send buffer, as libsystemd's fd_inc_sndbuf() sets
@@ -78,7 +75,7 @@ export function access(path: string): number {
   }
 }
 
-export function nativeTransport(binding: NativeBinding): JsTransport {
+export function addonSystemCalls(binding: NativeBinding): SystemCalls {
   return {
     name: 'native',
     binding,
@@ -95,7 +92,7 @@ export function nativeTransport(binding: NativeBinding): JsTransport {
   };
 }
 
-export function nodeTransport(): JsTransport {
+export function nodeSystemCalls(): SystemCalls {
   return {
     name: 'node',
     // Node marks inherited descriptors close-on-exec at start-up (libuv's
@@ -109,4 +106,25 @@ export function nodeTransport(): JsTransport {
     socketName: () => -E.ENOTSUP,
     stat: fstat,
   };
+}
+
+/** The addon's calls for `libsystemd run`, in the contract's shape. */
+export function socketCalls(n: NativeBinding): SocketCalls {
+  return {
+    unixSocket: (type, nonblocking) => n.unix_socket(type, nonblocking),
+    bind: (fd, path) => n.unix_bind(fd, path),
+    listen: (fd, backlog) => n.listen_fd(fd, backlog),
+    inetListen: (family, host, port, type, backlog) => n.inet_listen(family, host, port, type, backlog),
+    setsockoptInt: (fd, level, name, value) => n.setsockopt_int(fd, level, name, value),
+    recvmsg: (fd, maxBytes) => n.unix_recvmsg(fd, maxBytes),
+    close: (fd) => n.close(fd),
+    watch: (fd, callback) => n.poll_start(fd, false, () => callback()),
+    unwatch: (watcher) => n.poll_stop(watcher),
+  };
+}
+
+/** A write-only net.Socket over a stream fd (node:net loaded on first use). */
+export function socketOnFd(fd: number): import('node:net').Socket {
+  const { Socket } = require('node:net') as typeof import('node:net');
+  return new Socket({ fd, readable: false, writable: true });
 }

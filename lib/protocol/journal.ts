@@ -1,9 +1,11 @@
 /**
- * Journal field rules and the native protocol's framing (docs/JOURNAL_NATIVE_PROTOCOL.md,
- * libsystemd v252 sd_journal_sendv): `NAME=value\n`, or for a value with a newline
- * `NAME\n` + 64-bit little-endian length + value + `\n`. Names are validated as journald does,
- * so nothing is silently dropped by journald and nothing can corrupt the framing.
+ * journald's protocols: field rules and the native protocol's framing
+ * (docs/JOURNAL_NATIVE_PROTOCOL.md, libsystemd v252 sd_journal_sendv): `NAME=value\n`, or for a
+ * value with a newline `NAME\n` + 64-bit little-endian length + value + `\n`; the socket paths;
+ * the stdout stream protocol's header; $JOURNAL_STREAM. Names are validated as journald does, so
+ * nothing is silently dropped by journald and nothing can corrupt the framing.
  */
+import { fstatSync } from 'node:fs';
 import { basename } from 'node:path';
 import { invalidType, invalidValue, type InvalidArgumentError } from '../errors';
 
@@ -224,7 +226,7 @@ function scalar(name: string, v: JournalValue): string | Uint8Array {
   throw invalidType(`field ${name}`, 'a string, number, bigint, boolean, Buffer or Uint8Array', v);
 }
 
-/** The framing of a validated [name, bytes] list (the js backend's sd_journal_sendv). */
+/** The framing of a validated [name, bytes] list. */
 export function frame(list: readonly [string, Buffer][]): Buffer {
   const w = new EntryWriter();
   for (const [name, value] of list) w.bytes(name, value);
@@ -232,20 +234,67 @@ export function frame(list: readonly [string, Buffer][]): Buffer {
 }
 
 /**
- * sd_journal_sendv's own checks on "NAME=value" iovecs (used by the js backend's
- * journalSendv): -EINVAL for an empty list, a field of length <= 1, no '=', a leading '=', or
- * a newline in the name. Returns the split fields.
+ * The fields of a framed entry (the inverse of EntryWriter): [name, value] in order, or
+ * undefined for bytes that are not a well-formed entry.
  */
-export function splitIovecs(iov: readonly Buffer[]): [string, Buffer][] | number {
-  if (iov.length === 0) return -22;
+export function unframe(entry: Uint8Array): [string, Buffer][] | undefined {
+  const buf = Buffer.isBuffer(entry) ? entry : Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
   const out: [string, Buffer][] = [];
-  for (const f of iov) {
-    if (f.length <= 1) return -22;
-    const eq = f.indexOf(61);
-    if (eq <= 0) return -22;
-    const nl = f.indexOf(10);
-    if (nl >= 0 && nl < eq) return -22;
-    out.push([f.subarray(0, eq).toString('latin1'), f.subarray(eq + 1)]);
+  let off = 0;
+  while (off < buf.length) {
+    const nl = buf.indexOf(10, off);
+    if (nl < 0) return undefined;
+    const eq = buf.indexOf(61, off);
+    if (eq >= 0 && eq < nl) {
+      out.push([buf.toString('latin1', off, eq), buf.subarray(eq + 1, nl)]);
+      off = nl + 1;
+      continue;
+    }
+    if (nl + 9 > buf.length) return undefined;
+    const len = buf.readBigUInt64LE(nl + 1);
+    const start = nl + 9;
+    if (len > BigInt(buf.length - start - 1)) return undefined;
+    const end = start + Number(len);
+    if (buf[end] !== 10) return undefined;
+    out.push([buf.toString('latin1', off, nl), buf.subarray(start, end)]);
+    off = end + 1;
   }
   return out;
+}
+
+/** journald's datagram socket (the native protocol). */
+export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
+/** journald's stream socket (the stdout protocol). */
+export const STDOUT_SOCKET = '/run/systemd/journal/stdout';
+
+/** The stdout stream protocol header, byte for byte as sd_journal_stream_fd writes it. */
+export function streamHeader(identifier: string | null, priority: number, levelPrefix: boolean): Buffer {
+  return Buffer.from(`${identifier ?? ''}\n\n${priority}\n${levelPrefix ? 1 : 0}\n0\n0\n0\n`);
+}
+
+/** Validates an identifier for the stream header (journald ends the stream at a newline or NUL; lines are at most 255 bytes). */
+export function checkIdentifier(identifier: string): string {
+  if (/[\n\0]/.test(identifier) || Buffer.byteLength(identifier) > 254) {
+    throw invalidValue('identifier', `must be at most 254 bytes without newline or NUL, received ${JSON.stringify(identifier.slice(0, 80))}`);
+  }
+  return identifier;
+}
+
+/** `<N>` before every line of a stream write (journald splits a stream at newlines). */
+export function prefixLines(text: string, priority: number): string {
+  return `${text.split('\n').map((l) => `<${priority}>${l}`).join('\n')}\n`;
+}
+
+/** Whether `fd` is the stream $JOURNAL_STREAM describes ("dev:ino", compared as bigints). */
+export function fdIsJournal(fd: number): boolean {
+  const v = process.env.JOURNAL_STREAM;
+  if (v === undefined) return false;
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m) return false;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+  } catch {
+    return false;
+  }
 }

@@ -1,38 +1,32 @@
 /**
  * The sd_notify protocol in TypeScript (libsystemd v252 sd_pid_notify_with_fds and
- * sd_notify_barrier): NOTIFY_SOCKET resolution, one datagram with SCM_RIGHTS fds and, for a
- * foreign pid, SCM_CREDENTIALS (retried without them when the kernel refuses), and the barrier
- * as a pipe whose hang-up is awaited without blocking the event loop.
+ * sd_notify_barrier) over the addon: NOTIFY_SOCKET resolution, one datagram on a socket kept
+ * open per thread (libsystemd opens one per call) with SCM_RIGHTS fds and, for a foreign pid,
+ * SCM_CREDENTIALS (retried without them when the kernel refuses), and the barrier as a pipe
+ * whose hang-up is awaited without blocking the event loop. Without the addon: systemd-notify(1).
  */
 import type * as ChildProcess from 'node:child_process';
 import type * as Net from 'node:net';
+import type { NativeBinding } from '../addon';
 import { E } from '../errors';
-import type { NativeBinding } from '../native';
-import { U64_MAX } from './parse';
-import { datagramSocket } from './transport';
+import { notifyAddress } from '../protocol/notify';
+import { U64_MAX } from '../protocol/numbers';
+import { datagramSocket } from './os';
 
 const env = process.env;
-const SUN_PATH_MAX = 108;
-
-/**
- * sockaddr_un_set_path(): `/path` or `@abstract` (at least 2 bytes, at most 107) as the
- * sun_path bytes unix_sendmsg takes (a leading NUL for abstract names), or -errno.
- */
-export function notifyAddress(e: string): Buffer | number {
-  const bytes = Buffer.from(e);
-  if (bytes.length < 2 || (e[0] !== '/' && e[0] !== '@')) return -E.EINVAL;
-  if (bytes.length > SUN_PATH_MAX - 1) return e[0] === '@' ? -E.EINVAL : -E.ENAMETOOLONG;
-  if (e[0] === '@') bytes[0] = 0;
-  return bytes;
-}
 
 export interface NotifyImpl {
   notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number;
-  notifyBarrier(unset: boolean, timeoutUsec: bigint): Promise<number>;
+  notifyBarrier(timeoutUsec: bigint): Promise<number>;
 }
 
-/** Over the addon's AF_UNIX primitives. One socket is kept per thread (libsystemd opens one per call). */
-export function nativeNotify(n: NativeBinding): NotifyImpl {
+let kept: NotifyImpl | undefined;
+/** Over the addon's AF_UNIX primitives, with one socket kept per thread (whichever backend asks). */
+export function datagramNotifier(n: NativeBinding): NotifyImpl {
+  return (kept ??= makeDatagramNotifier(n));
+}
+
+function makeDatagramNotifier(n: NativeBinding): NotifyImpl {
   let sock = -1;
   // The last NOTIFY_SOCKET value and its address bytes (it rarely changes).
   let lastValue: string | undefined;
@@ -76,11 +70,11 @@ export function nativeNotify(n: NativeBinding): NotifyImpl {
     return rc;
   }
 
-  async function notifyBarrier(unset: boolean, timeoutUsec: bigint): Promise<number> {
+  async function notifyBarrier(timeoutUsec: bigint): Promise<number> {
     const p = n.pipe();
     if (typeof p === 'number') return p;
     const [r, w] = p;
-    const rc = notify(0, unset, Buffer.from('BARRIER=1'), [w]);
+    const rc = notify(0, false, Buffer.from('BARRIER=1'), [w]);
     n.close(w);
     if (rc <= 0) {
       n.close(r);
@@ -121,7 +115,7 @@ function waitForHangup(fd: number, timeoutUsec: bigint): Promise<number> {
  * sends with our pid (its parent) as the credentials; otherwise PID 1 accepts it only with
  * NotifyAccess=all. fds cannot be passed this way (-ENOTSUP).
  */
-export function helperNotify(): NotifyImpl {
+export function helperNotifier(): NotifyImpl {
   function args(state: Buffer): string[] {
     return state.toString().split('\n').filter((l) => l !== '');
   }
@@ -141,11 +135,10 @@ export function helperNotify(): NotifyImpl {
     if (unset) delete env.NOTIFY_SOCKET;
     return rc;
   }
-  function notifyBarrier(unset: boolean): Promise<number> {
+  function notifyBarrier(): Promise<number> {
     if (env.NOTIFY_SOCKET === undefined) return Promise.resolve(0);
     // systemd-notify waits for PID 1 to process its message (its own barrier) before exiting.
     const child = childProcess().spawn('systemd-notify', ['X_LIBSYSTEMD_BARRIER=1'], { stdio: 'ignore' });
-    if (unset) delete env.NOTIFY_SOCKET;
     return new Promise((resolve) => {
       child.on('error', () => resolve(-E.ENOENT));
       child.on('exit', (code) => resolve(code === 0 ? 1 : -E.EIO));

@@ -1,56 +1,42 @@
 /**
  * The `js` backend: systemd's client protocols written in TypeScript, matching libsystemd
- * v252 result for result (the parity tests hold it to that), over a JsTransport.
+ * v252 result for result (the parity tests hold it to that), over the addon's system calls
+ * (`native` transport: libsystemd.so.0 is absent) or pure Node (`node`: no addon).
  */
-import { statSync, type Stats } from 'node:fs';
-import { AF_INET, AF_INET6, AF_UNIX, type Backend } from '../backend';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import type { Socket } from 'node:net';
+import type { NativeBinding } from '../addon';
 import { E } from '../errors';
-import { INT_MAX, parsePid, safeAtoi, safeAtou64, splitFdNames, U64_MAX } from './parse';
-import { nativeJournal } from './journal';
-import { helperNotify, nativeNotify } from './notify';
-import { access, type JsTransport } from './transport';
+import { STDOUT_SOCKET, streamHeader } from '../protocol/journal';
+import { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SOCK_STREAM } from '../protocol/linux';
+import { LISTEN_FDS_START, namesForFds, parseListenFdNames, parseListenFds, parseWatchdog, WATCHDOG_VARIABLES } from '../protocol/listen';
+import type { Backend, JournalSink } from './contract';
+import { journalDatagramSender } from './journal-datagram';
+import { connectStream, JournalTextSink } from './journal-text';
+import { datagramNotifier, helperNotifier } from './notifier';
+import { access, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
 
-const LISTEN_FDS_START = 3;
 const env = process.env;
-
-function unsetListenEnv(): void {
-  delete env.LISTEN_PID;
-  delete env.LISTEN_FDS;
-  delete env.LISTEN_FDNAMES;
-}
 
 /** sockaddr family (first two bytes, host order) of a getsockname() result. */
 function familyOf(sa: Buffer): number {
   return sa.length >= 2 ? sa.readUInt16LE(0) : -1;
 }
 
-export function createJsBackend(t: JsTransport): Backend {
-  const notifier = t.binding ? nativeNotify(t.binding) : helperNotify();
-  // Without the addon neither call can be made synchronously (the public API streams instead).
-  const journal = t.binding ? nativeJournal(t.binding) : { journalSendv: () => -E.ENOTSUP, journalStreamFd: () => -E.ENOTSUP };
+export function createJsBackend(t: SystemCalls): Backend {
+  const n = t.binding;
+  const notifier = n ? datagramNotifier(n) : helperNotifier();
+  let journal: JournalSink | undefined;
 
-  function listenFdsInner(): number {
-    const e = env.LISTEN_PID;
-    if (e === undefined) return 0;
-    const [r, pid] = parsePid(e);
-    if (r < 0) return r;
-    if (pid !== process.pid) return 0;
-    const f = env.LISTEN_FDS;
-    if (f === undefined) return 0;
-    const [r2, n] = safeAtoi(f);
-    if (r2 < 0) return r2;
-    if (n <= 0 || n > INT_MAX - LISTEN_FDS_START) return -E.EINVAL;
-    for (let fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + n; fd++) {
+  /** sd_listen_fds(0): the count, after FD_CLOEXEC on every passed fd. */
+  function listenFds(): number {
+    const count = parseListenFds(env);
+    if (count <= 0) return count;
+    for (let fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + count; fd++) {
       const rc = t.setCloexec(fd);
       if (rc < 0) return rc;
     }
-    return n;
-  }
-
-  function listenFds(unset: boolean): number {
-    const r = listenFdsInner();
-    if (unset) unsetListenEnv();
-    return r;
+    return count;
   }
 
   /** is_socket_internal(): fstat, then SO_TYPE and SO_ACCEPTCONN when asked. */
@@ -84,22 +70,15 @@ export function createJsBackend(t: JsTransport): Backend {
     transport: t.name,
     listenFds,
 
-    listenFdsWithNames(unset) {
-      let names: string[] | undefined;
-      const e = env.LISTEN_FDNAMES;
-      if (e !== undefined) {
-        const split = splitFdNames(e);
-        if (typeof split === 'number') {
-          if (unset) unsetListenEnv();
-          return split;
-        }
-        names = split;
-      }
-      const n = listenFds(unset);
-      if (n <= 0) return n === 0 ? [] : n;
-      if (names) return names.length === n ? names : -E.EINVAL;
-      return new Array<string>(n).fill('unknown');
+    listenFdsWithNames() {
+      const names = parseListenFdNames(env);
+      if (typeof names === 'number') return names;
+      const count = listenFds();
+      if (count <= 0) return count === 0 ? [] : count;
+      return namesForFds(names, count);
     },
+
+    socketName: (fd) => t.socketName(fd),
 
     isFifo(fd, path) {
       if (fd < 0) return -E.EBADF;
@@ -164,42 +143,23 @@ export function createJsBackend(t: JsTransport): Backend {
     },
 
     watchdogEnabled(unset) {
-      const s = env.WATCHDOG_USEC;
-      let r = 0;
-      let usec = 0n;
-      done: if (s !== undefined) {
-        const [r1, u] = safeAtou64(s);
-        if (r1 < 0) {
-          r = r1;
-          break done;
-        }
-        if (u === 0n || u === U64_MAX) {
-          r = -E.EINVAL;
-          break done;
-        }
-        const p = env.WATCHDOG_PID;
-        if (p !== undefined) {
-          const [r2, pid] = parsePid(p);
-          if (r2 < 0) {
-            r = r2;
-            break done;
-          }
-          if (pid !== process.pid) break done;
-        }
-        usec = u;
-        r = 1;
-      }
-      if (unset) {
-        delete env.WATCHDOG_USEC;
-        delete env.WATCHDOG_PID;
-      }
-      return [r, usec];
+      const r = parseWatchdog(env);
+      if (unset) for (const v of WATCHDOG_VARIABLES) delete env[v];
+      return r;
     },
 
     notify: notifier.notify,
     notifyBarrier: notifier.notifyBarrier,
-    journalSendv: journal.journalSendv,
-    journalStreamFd: journal.journalStreamFd,
+    get journal(): JournalSink {
+      return (journal ??= n ? journalDatagramSender(n) : new JournalTextSink());
+    },
+    journalStream(identifier, priority, levelPrefix) {
+      if (n) return streamSocket(n, identifier, priority, levelPrefix);
+      // Pure Node speaks the stream protocol itself (connecting asynchronously).
+      return existsSync(STDOUT_SOCKET) ? connectStream(identifier, priority, levelPrefix) : -E.ENOENT;
+    },
+    symbols: () => [],
+    sockets: n ? socketCalls(n) : undefined,
 
     booted() {
       const r = access('/run/systemd/system/');
@@ -207,4 +167,26 @@ export function createJsBackend(t: JsTransport): Backend {
       return r === -E.ENOENT ? 0 : r;
     },
   } satisfies Backend;
+}
+
+/** sd_journal_stream_fd over the addon: connect, SHUT_RD, the header; a Socket over the fd, or -errno. */
+function streamSocket(n: NativeBinding, identifier: string, priority: number, levelPrefix: boolean): Socket | number {
+  if (priority < 0 || priority > 7) return -E.EINVAL;
+  const s = n.unix_socket(SOCK_STREAM, false);
+  if (s < 0) return s;
+  let rc = n.unix_connect(s, Buffer.from(STDOUT_SOCKET));
+  if (rc === 0) rc = n.shutdown(s, SHUT_RD);
+  if (rc === 0) incSndbuf(n, s);
+  if (rc === 0) {
+    // Through the addon, not fs.writeSync: a raw socket fd is not a file to every runtime
+    // (Deno's fs refuses it). A fresh blocking socket takes the short header whole.
+    const header = streamHeader(identifier, priority, levelPrefix);
+    const sent = n.unix_sendmsg(s, null, header, null);
+    rc = sent < 0 ? sent : sent === header.length ? 0 : -E.EIO;
+  }
+  if (rc < 0) {
+    n.close(s);
+    return rc;
+  }
+  return socketOnFd(s);
 }

@@ -1,7 +1,10 @@
 /**
- * The loader: finds the addon, checks its BINDING_VERSION, and opens libsystemd through it.
- * It never throws (unless LIBSYSTEMD_REQUIRE_NATIVE=1): every failure is collected into
- * `loadError`, and the caller falls back to the pure-JS backend.
+ * The addon (src/): its exports' types, and the loader that finds it, checks its
+ * BINDING_VERSION and opens libsystemd through it. The search: `bindings` finds a compiled
+ * build among the build locations it knows (build/Release, build/Debug, out/…); then the
+ * prebuild for this platform (prebuilds/linux-<arch>/, prebuildify's naming, which `bindings`
+ * does not know). The loader never throws (unless LIBSYSTEMD_REQUIRE_NATIVE=1): every failure
+ * is collected into `loadError`, and the caller falls back to the pure-JS backend.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +13,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 6;
+export const BINDING_VERSION = 7;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -25,8 +28,6 @@ export interface NativeBinding {
   watchdog_enabled(unset: boolean): [number, bigint];
   booted(): number;
   is_fifo(fd: number, path: string | null): number;
-  is_special(fd: number, path: string | null): number;
-  is_mq(fd: number, path: string | null): number;
   is_socket(fd: number, family: number, type: number, listening: number): number;
   is_socket_inet(fd: number, family: number, type: number, listening: number, port: number): number;
   is_socket_unix(fd: number, type: number, listening: number, path: Buffer | null): number;
@@ -50,7 +51,8 @@ export interface NativeBinding {
   unix_socket(type: number, nonblock: boolean): number;
   unix_bind(fd: number, path: Buffer): number;
   unix_sendmsg(fd: number, path: Buffer | null, data: Buffer | readonly Buffer[], fds: readonly number[] | null, creds?: readonly [number, number, number] | null): number;
-  unix_recvmsg(fd: number, maxBytes: number, timeoutMs: number): [Buffer, number[], number, number, number, boolean] | number;
+  /** Never waits: -EAGAIN when no datagram is there (watch the fd with poll_start). */
+  unix_recvmsg(fd: number, maxBytes: number): [Buffer, number[], number, number, number, boolean] | number;
   unix_connect(fd: number, path: Buffer): number;
   inet_listen(family: 4 | 6, host: string, port: number, type: number, backlog: number): number;
   listen_fd(fd: number, backlog: number): number;
@@ -92,15 +94,6 @@ const PREBUILD_FILES = ['libsystemd.node', 'node.napi.node'];
 /** The package root: dist/ sits one level below it. */
 export const packageRoot = resolve(__dirname, '..');
 
-function candidates(root: string): string[] {
-  const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  return [
-    join(root, 'build', 'Release', ADDON_FILE),
-    join(root, 'build', 'Debug', ADDON_FILE),
-    ...PREBUILD_FILES.map((f) => join(prebuildDir, f)),
-  ];
-}
-
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -109,11 +102,36 @@ function describe(err: unknown): string {
   return String(err);
 }
 
-/** Loads one file through `bindings` (one candidate at a time, so every error is kept). */
+/**
+ * The compiled build `bindings` finds under `root` (its own list of build locations), or the
+ * line for `loadError` saying where it looked.
+ */
+function findBuild(root: string): { file: string } | { error: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bindings = require('bindings') as (opts: Record<string, unknown>) => string;
+    return { file: bindings({ bindings: ADDON_FILE, module_root: root, path: true }) };
+  } catch (err) {
+    const e = err as Error;
+    // bindings lists every location it tried, one per line: folded into one line here.
+    const tried = e.message.split('\n').slice(1).map((l) => l.replace(/^\s*\S+\s+/, '')).filter((l) => l !== '');
+    return { error: tried.length ? `no compiled build (bindings tried ${tried.join(', ')})` : `bindings: ${describe(err)}` };
+  }
+}
+
+function candidates(root: string, attempts: string[]): string[] {
+  const found = findBuild(root);
+  const files: string[] = [];
+  if ('file' in found) files.push(found.file);
+  else attempts.push(found.error);
+  const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  return [...files, ...PREBUILD_FILES.map((f) => join(prebuildDir, f))];
+}
+
+/** Loads one addon file (process.dlopen through require). */
 function loadFile(file: string): NativeBinding {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bindings = require('bindings') as (opts: Record<string, unknown>) => unknown;
-  return bindings({ bindings: file, module_root: '/', try: [['module_root', 'bindings']] }) as NativeBinding;
+  return require(file) as NativeBinding;
 }
 
 /**
@@ -127,7 +145,7 @@ export function loadNative(env: NodeJS.ProcessEnv = process.env, root: string = 
     debug('LIBSYSTEMD_FORCE_JS=1: using the js backend on the node transport');
     return { libsystemd: false, attempts };
   }
-  const files = env.LIBSYSTEMD_NATIVE_PATH ? [resolve(env.LIBSYSTEMD_NATIVE_PATH)] : candidates(root);
+  const files = env.LIBSYSTEMD_NATIVE_PATH ? [resolve(env.LIBSYSTEMD_NATIVE_PATH)] : candidates(root, attempts);
   let binding: NativeBinding | undefined;
   let path: string | undefined;
   for (const file of files) {

@@ -1,20 +1,21 @@
 /**
  * Picks the backend once per module instance (per thread): libsystemd when the addon loaded
- * and opened libsystemd.so.0, else the js backend on the best transport available.
+ * and opened libsystemd.so.0, else the js backend on the best transport available. The public
+ * areas reach the backend only through `impl` (the contract) and `backend` (the report).
  */
-import type { Backend, BackendKind, Transport } from './backend';
-import { nativeTransport, nodeTransport } from './js/transport';
-import { loadNative, type NativeLoad } from './native';
+import { loadNative, type NativeLoad } from '../addon';
+import type { Backend, BackendKind, Transport } from './contract';
+import { addonSystemCalls, nodeSystemCalls } from './os';
 
 // Only the chosen backend's module is loaded (start-up time: the js backend alone costs ~3 ms).
 /* eslint-disable @typescript-eslint/no-require-imports */
-const libsystemdBackend = (): typeof import('./backend-libsystemd') => require('./backend-libsystemd');
-const jsBackend = (): typeof import('./js/backend') => require('./js/backend');
+const libsystemdBackend = (): typeof import('./libsystemd') => require('./libsystemd');
+const jsBackend = (): typeof import('./js') => require('./js');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Which implementation serves the calls, and why. */
 export interface BackendReport {
-  /** `libsystemd`: sd_* calls through the addon. `js`: the protocols in TypeScript. */
+  /** `libsystemd`: libsystemd's sd_* calls through the addon (journal entries and plain notify messages excepted: see backends/libsystemd.ts). `js`: the protocols in TypeScript. */
   readonly kind: BackendKind;
   /** `native`: the addon's socket primitives are available. `node`: pure Node only. */
   readonly transport: Transport;
@@ -40,19 +41,16 @@ function getImpl(): Backend {
   chosen = l.binding
     ? l.libsystemd
       ? libsystemdBackend().createLibsystemdBackend(l.binding)
-      : jsBackend().createJsBackend(nativeTransport(l.binding))
-    : jsBackend().createJsBackend(nodeTransport());
+      : jsBackend().createJsBackend(addonSystemCalls(l.binding))
+    : jsBackend().createJsBackend(nodeSystemCalls());
   return chosen;
 }
 
-/** What the loader found (loads on first access). */
-export declare const load: NativeLoad;
 /** The backend serving the calls (chosen on first access). */
 export declare const impl: Backend;
 /** Which implementation serves the calls, and why (chosen on first access). */
 export declare const backend: BackendReport;
 Object.defineProperties(exports, {
-  load: { enumerable: true, get: getLoad },
   impl: { enumerable: true, get: getImpl },
   backend: { enumerable: true, get: () => (reported ??= report()) },
 });

@@ -1,0 +1,48 @@
+/**
+ * The `libsystemd` backend: the sd-daemon calls are libsystemd's own, through the addon
+ * (sd_listen_fds, sd_is_*, sd_watchdog_enabled, sd_booted, sd_pid_notify_with_fds,
+ * sd_notify_barrier, sd_journal_stream_fd). Two hot paths are deliberately not:
+ * - journal entries: sd_journal_sendv blocks the calling thread while journald is busy, so the
+ *   entries are framed in TypeScript (protocol/journal.ts, byte-identical: the parity tests
+ *   compare with sd_journal_sendv) and sent through the addon's non-blocking queue;
+ * - plain notify messages (no fds, no foreign pid, a path or abstract NOTIFY_SOCKET): one kept
+ *   socket instead of libsystemd's socket per call, with the same bytes on the wire. Anything
+ *   else (fds, credentials, vsock addresses a newer libsystemd knows) goes to libsystemd.
+ */
+import type { NativeBinding } from '../addon';
+import { isUnixNotifySocket } from '../protocol/notify';
+import type { Backend, JournalSink } from './contract';
+import { journalDatagramSender } from './journal-datagram';
+import { datagramNotifier } from './notifier';
+import { socketCalls, socketOnFd } from './os';
+
+export function createLibsystemdBackend(n: NativeBinding): Backend {
+  const kept = datagramNotifier(n);
+  let journal: JournalSink | undefined;
+  let symbols: readonly string[] | undefined;
+  return {
+    kind: 'libsystemd',
+    transport: 'native',
+    listenFds: () => n.listen_fds(false),
+    listenFdsWithNames: () => n.listen_fds_with_names(false),
+    isFifo: (fd, path) => n.is_fifo(fd, path),
+    isSocket: (fd, family, type, listening) => n.is_socket(fd, family, type, listening),
+    isSocketInet: (fd, family, type, listening, port) => n.is_socket_inet(fd, family, type, listening, port),
+    isSocketUnix: (fd, type, listening, path) => n.is_socket_unix(fd, type, listening, path),
+    socketName: (fd) => n.getsockname(fd),
+    watchdogEnabled: (unset) => n.watchdog_enabled(unset),
+    booted: () => n.booted(),
+    notify: (pid, unset, state, fds) =>
+      pid === 0 && fds.length === 0 && isUnixNotifySocket(process.env.NOTIFY_SOCKET) ? kept.notify(0, unset, state, fds) : n.notify(pid, unset, state, fds.length ? fds : null),
+    notifyBarrier: (timeoutUsec) => n.notify_barrier(false, timeoutUsec),
+    get journal(): JournalSink {
+      return (journal ??= journalDatagramSender(n));
+    },
+    journalStream(identifier, priority, levelPrefix) {
+      const fd = n.journal_stream_fd(identifier, priority, levelPrefix);
+      return fd < 0 ? fd : socketOnFd(fd);
+    },
+    symbols: () => (symbols ??= Object.freeze(n.libsystemd_symbols())),
+    sockets: socketCalls(n),
+  } satisfies Backend;
+}

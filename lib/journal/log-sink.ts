@@ -1,0 +1,58 @@
+/**
+ * The loggers' send path (createLogger, pino, winston, the console): entries that never throw
+ * (a failure is counted and warned once), user level maps, serialised errors as fields, and the
+ * flush at a transport's end.
+ */
+import { journal, sendList } from './index';
+import { toPriority, type PriorityName } from '../protocol/levels';
+import type { FieldList } from './sanitize';
+
+/** The loss counter of the pino or winston transport. */
+export function transportLosses(who: string): LossCounter {
+  return new LossCounter((reason) => `libsystemd (${who}): an entry could not be sent to the journal (${reason}); losses are counted`);
+}
+
+export type LevelMap = Readonly<Record<string | number, number | PriorityName>>;
+
+/** Resolves a user's level map once: every value checked as a priority. */
+export function resolveLevelMap(map: LevelMap | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of Object.entries(map ?? {})) out.set(String(k), toPriority(v, `levelMap.${k}`));
+  return out;
+}
+
+/** Sends an entry for a logger or transport; a failure is counted and reported once, never thrown. */
+export class LossCounter {
+  lost = 0;
+  /**
+   * @param warning the warning's text for the failure's reason.
+   * @param once shared by counters that warn once between them (default: this counter alone).
+   */
+  constructor(
+    private readonly warning: (reason: string) => string,
+    private readonly once = { warned: false },
+  ) {}
+
+  send(list: FieldList): void {
+    try {
+      if (sendList(list, true) < 0) throw new Error('journald refused the entry');
+    } catch (err) {
+      this.lost++;
+      if (!this.once.warned) {
+        this.once.warned = true;
+        process.emitWarning(this.warning((err as Error).message), { code: 'LIBSYSTEMD_JOURNAL_LOST' });
+      }
+    }
+  }
+}
+
+/**
+ * For a transport's end: calls `done` once every entry handed over so far has left the process
+ * (journal.flush), or after `timeoutMs` (the exit drain then delivers or reports the rest).
+ */
+export function flushThen(done: () => void, timeoutMs = 5000): void {
+  journal.flush(timeoutMs).then(
+    () => done(),
+    () => done(),
+  );
+}
