@@ -29,7 +29,7 @@ export function capabilities(): Capabilities {
     fdChecks: native,
     notify: native,
     notifyFds: native,
-    journalFields: impl.journal.structured,
+    journalFields: native,
     symbols: impl.symbols(),
   });
 }

@@ -54,8 +54,6 @@ export const JOURNAL_QUEUE_DEFAULTS: Readonly<JournalQueueOptions> = Object.free
 
 /** Where journal entries go: the native protocol, queued and never blocking. */
 export interface JournalSink {
-  /** Whether entries keep their fields (the native protocol); `false`: text on the stream socket. */
-  readonly structured: boolean;
   /**
    * Sends one framed entry (protocol/journal.ts; a reused buffer is fine, it is copied when it
    * must wait): 1 handed over or queued, 0 no journal, or -errno. Never blocks the event loop

@@ -38,7 +38,6 @@ const PUMP_MS = 5;
 export const RUNTIME_HAS_LIBUV = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 
 export class JournalDatagramSender implements JournalSink {
-  readonly structured = true;
   private readonly waiters: Waiter[] = [];
   private pumping: NodeJS.Timeout | undefined;
   readonly options: JournalQueueOptions = { ...JOURNAL_QUEUE_DEFAULTS };

@@ -58,7 +58,6 @@ const NO_STATS: JournalStats = Object.freeze({ sent: 0, queued: 0, queuedBytes: 
 
 /** Where entries go when no datagram can be sent (pure Node): text on journald's stream socket, or stderr. */
 export class JournalTextSink implements JournalSink {
-  readonly structured = false;
   private sockets = new Map<string, Socket>();
   private pending = 0;
   private idle: (() => void)[] = [];
