@@ -12,6 +12,7 @@
             "src/journal_queue.cc",
             "src/libsystemd.cc",
             "src/poll.cc",
+            "src/reader.cc",
             "src/unix.cc"
           ],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -24,7 +25,7 @@
           "cflags!": ["-fno-exceptions"],
           "cflags_cc!": ["-fno-exceptions"],
           "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-          "libraries": ["-ldl"]
+          "libraries": ["-ldl", "-lpthread"]
         }, {
           "type": "none"
         }]

@@ -13,7 +13,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 7;
+export const BINDING_VERSION = 8;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -66,11 +66,21 @@ export interface NativeBinding {
   memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
   pipe(): [number, number] | number;
   fd_stat(fd: number): [mode: number, dev: number, ino: number] | number;
+  // the journal reader (reader.cc): one thread per reader
+  /** A reader handle, or -errno (-ENOSYS without libsystemd's reader). */
+  reader_open(flags: number, namespace: string | null, directory: string | null, files: readonly string[] | null, threshold: number): ReaderHandle | number;
+  /** Queues one command on the reader's thread: its result, or -errno. */
+  reader_call(reader: ReaderHandle, op: number, text: string | Buffer | null, a?: number, b?: number, c?: number, d?: number, only?: readonly string[] | null): Promise<unknown>;
+  /** Ends a pending wait (it resolves 3). */
+  reader_interrupt(reader: ReaderHandle): void;
   // libuv poll watcher (poll.cc)
   /** A watcher id (> 0), or a negative uv error. */
   poll_start(fd: number, writable: boolean, callback: (events: number) => void): number;
   poll_stop(watcher: PollWatcher): void;
 }
+
+/** A native reader (opaque). */
+export type ReaderHandle = { readonly __reader: unique symbol };
 
 /** The id of a native poll watcher (poll_start's result when > 0). */
 export type PollWatcher = number;

@@ -17,6 +17,8 @@ export interface Capabilities {
   readonly notifyFds: boolean;
   /** The journal native protocol with structured fields (not from pure Node). */
   readonly journalFields: boolean;
+  /** How the journal is read: `native` (libsystemd's reader, on a thread per reader) or `journalctl` (`journalctl -o export`). */
+  readonly journalRead: 'native' | 'journalctl';
   /** The sd_* symbols resolved from libsystemd.so.0 (empty on the js backend). */
   readonly symbols: readonly string[];
 }
@@ -30,6 +32,7 @@ export function capabilities(): Capabilities {
     notify: native,
     notifyFds: native,
     journalFields: native,
+    journalRead: impl.journalRead,
     symbols: impl.symbols(),
   });
 }

@@ -77,4 +77,6 @@ export const E = {
   ENOBUFS: 105,
   ENOTCONN: 107,
   ECONNREFUSED: 111,
+  EADDRNOTAVAIL: 99,
+  EACCES: 13,
 } as const;

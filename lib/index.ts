@@ -12,7 +12,7 @@ export type { Capabilities } from './capabilities';
 export type { BackendKind, Transport } from './backends/contract';
 export type { ActivatedListenOptions, ListenFdsOptions, NamedFd, IsSocketOptions, IsSocketInetOptions, IsSocketUnixOptions, SocketFamily, SocketType } from './activation';
 export type { NotifyState, NotifyValue, NotifyOptions, FdStoreOptions, WatchdogOptions, StartWatchdogOptions, WatchdogHandle } from './notify';
-export type { JournalFields, JournalValue, JournalStats, JournalOptions, StreamOptions, PriorityName } from './journal';
+export type { JournalFields, JournalValue, JournalStats, JournalOptions, StreamOptions, PriorityName, JournalEntryFields, JournalFieldValue, JournalOpenOptions, JournalQueryOptions, JournalTime } from './journal';
 export type { Logger, LoggerOptions, LogMethod } from './logger';
 
 export declare const backend: typeof import('./backends/select').backend;
@@ -61,6 +61,10 @@ export declare const NOTIFY_MAX_FDS: typeof import('./notify').NOTIFY_MAX_FDS;
 
 export declare const journal: typeof import('./journal').journal;
 export declare const PRIORITIES: typeof import('./journal').PRIORITIES;
+export declare const JournalReader: typeof import('./journal').JournalReader;
+export type JournalReader = import('./journal').JournalReader;
+export declare const JournalEntry: typeof import('./journal').JournalEntry;
+export type JournalEntry = import('./journal').JournalEntry;
 
 export declare const createLogger: typeof import('./logger').createLogger;
 
@@ -113,6 +117,8 @@ const names: Record<string, string> = {
   NOTIFY_MAX_FDS: './notify',
   journal: './journal',
   PRIORITIES: './journal',
+  JournalReader: './journal',
+  JournalEntry: './journal',
   createLogger: './logger',
 };
 // The first access loads the area and replaces the getter with the value itself: later

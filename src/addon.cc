@@ -8,12 +8,13 @@
 #include "journal.h"
 #include "journal_queue.h"
 #include "poll.h"
+#include "reader.h"
 #include "unix.h"
 
 namespace {
 
 // Bumped whenever an export's signature changes; lib/native.ts refuses any other value.
-constexpr int kBindingVersion = 7;
+constexpr int kBindingVersion = 8;
 
 // libsystemd_open(soname: string): string | null  null when loaded, else the dlopen error.
 //   The first call in the process decides (dlopen is process-wide); this env keeps the table.
@@ -46,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterJournalQueue(env, exports);
   RegisterUnix(env, exports);
   RegisterPoll(env, exports);
+  RegisterReader(env, exports);
   return exports;
 }
 

@@ -20,6 +20,8 @@ struct AddonState {
   int32_t next_watcher = 1;
   // the journal sender of this environment (journal_queue.cc); it owns its own teardown
   JournalQueue* journal_queue = nullptr;
+  // the journal readers of this environment (reader.cc): stopped at teardown
+  void* readers = nullptr;
 };
 
 inline const sd::Api* Api(const Napi::Env& env) { return env.GetInstanceData<AddonState>()->api; }

@@ -18,6 +18,7 @@
  * everything it sends: the journal queue and the kept notify socket live behind this contract.
  */
 import type { Socket } from 'node:net';
+import type { JournalEntry, JournalFieldValue } from '../protocol/journal-entry';
 
 export type BackendKind = 'libsystemd' | 'js';
 /** `native`: the addon's system calls are available. `node`: pure Node only. */
@@ -84,6 +85,73 @@ export interface SocketCalls {
   unwatch(watcher: number): void;
 }
 
+/** Which journal files a reader opens (sd_journal_open*). */
+export interface JournalOpen {
+  /** SD_JOURNAL_LOCAL_ONLY | RUNTIME_ONLY | SYSTEM | CURRENT_USER (0: all the caller may read). */
+  readonly flags: number;
+  readonly namespace?: string;
+  readonly directory?: string;
+  readonly files?: readonly string[];
+  /** Bytes of a field value kept (0: all, byte-exact). */
+  readonly dataThreshold: number;
+}
+
+/** Which entries a reader gives: ANDed groups as journalctl builds them. */
+export interface JournalFilter {
+  /** Raw matches (`FIELD=value`), `+` for a disjunction, as journalctl's arguments. */
+  readonly matches: readonly string[];
+  readonly units: readonly string[];
+  readonly userUnits: readonly string[];
+  readonly identifiers: readonly string[];
+  /** The highest priority kept (0-7). */
+  readonly priority?: number;
+  /** A boot id (32 hex digits). */
+  readonly boot?: string;
+}
+
+/** Where the next read starts. */
+export type JournalSeek =
+  | { readonly to: 'head' }
+  | { readonly to: 'tail' }
+  /** So that a forward read gives the last `n` entries (sd_journal_seek_tail + previous_skip). */
+  | { readonly to: 'lines'; readonly n: number }
+  | { readonly to: 'realtime'; readonly usec: number }
+  /** At the entry with this cursor (or the next one), or just after it. */
+  | { readonly to: 'cursor'; readonly cursor: string; readonly after: boolean };
+
+export interface JournalBatch {
+  readonly entries: JournalEntry[];
+  /** No more entries in that direction for now. */
+  readonly end: boolean;
+}
+
+/** wait()'s outcome: new entries, files rotated or vacuumed, nothing, or interrupt() was called. */
+export type JournalWake = 'append' | 'invalidate' | 'nop' | 'interrupted';
+
+/** An open journal: one reader's position and filter. Results are values or -errno. */
+export interface JournalSource {
+  /** `native`: sd_journal on a reader thread. `journalctl`: `journalctl -o export` (no libsystemd). */
+  readonly via: 'native' | 'journalctl';
+  seek(to: JournalSeek): Promise<number>;
+  /**
+   * Up to `max` entries in `direction` (1 forward, -1 backward), stopping before an entry beyond
+   * `limitUsec` (later when forward, earlier when backward; 0: none); only `fields` when given.
+   */
+  read(max: number, direction: 1 | -1, limitUsec: number, fields?: readonly string[]): Promise<JournalBatch | number>;
+  /** Waits until the journal changes (or `timeoutMs`, or interrupt()); never on the event loop's thread. */
+  wait(timeoutMs: number): Promise<JournalWake | number>;
+  interrupt(): void;
+  /** The cursor of the last entry read, or -errno (-EADDRNOTAVAIL before any). */
+  cursor(): Promise<string | number>;
+  /** Whether the last entry read has this cursor. */
+  testCursor(cursor: string): Promise<number>;
+  uniqueValues(field: string): Promise<JournalFieldValue[] | number>;
+  fieldNames(): Promise<string[] | number>;
+  /** Bytes on disk of the opened files. */
+  usage(): Promise<number>;
+  close(): Promise<number>;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly transport: Transport;
@@ -118,6 +186,11 @@ export interface Backend {
   readonly journal: JournalSink;
   /** sd_journal_stream_fd as a connected write-only socket with the header written, or -errno. */
   journalStream(identifier: string, priority: number, levelPrefix: boolean): Socket | number;
+
+  /** How journals are read: `native` (libsystemd's reader) or `journalctl` (its export output). */
+  readonly journalRead: 'native' | 'journalctl';
+  /** Opens a journal for reading (the filter applied), or -errno. */
+  openJournal(open: JournalOpen, filter: JournalFilter): JournalSource | number;
 
   /** The sd_* symbols that resolved from libsystemd.so.0 (empty on the js backend). */
   symbols(): readonly string[];

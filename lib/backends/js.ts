@@ -13,6 +13,7 @@ import { LISTEN_FDS_START, namesForFds, parseListenFdNames, parseListenFds, pars
 import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
 import { connectStream, JournalTextSink } from './journal-text';
+import { JournalctlSource } from './journalctl';
 import { datagramNotifier, helperNotifier } from './notifier';
 import { access, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
 
@@ -158,6 +159,8 @@ export function createJsBackend(t: SystemCalls): Backend {
       // Pure Node speaks the stream protocol itself (connecting asynchronously).
       return existsSync(STDOUT_SOCKET) ? connectStream(identifier, priority, levelPrefix) : -E.ENOENT;
     },
+    journalRead: 'journalctl',
+    openJournal: (open, filter) => new JournalctlSource(open, filter),
     symbols: () => [],
     sockets: n ? socketCalls(n) : undefined,
 

@@ -13,6 +13,8 @@ import type { NativeBinding } from '../addon';
 import { isUnixNotifySocket } from '../protocol/notify';
 import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
+import { NativeJournalSource } from './journal-native';
+import { JournalctlSource } from './journalctl';
 import { datagramNotifier } from './notifier';
 import { socketCalls, socketOnFd } from './os';
 
@@ -41,6 +43,13 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     journalStream(identifier, priority, levelPrefix) {
       const fd = n.journal_stream_fd(identifier, priority, levelPrefix);
       return fd < 0 ? fd : socketOnFd(fd);
+    },
+    // libsystemd's reader when the library has it (every supported version does), else journalctl.
+    get journalRead() {
+      return this.symbols().includes('sd_journal_open') ? ('native' as const) : ('journalctl' as const);
+    },
+    openJournal(open, filter) {
+      return this.journalRead === 'native' ? NativeJournalSource.open(n, open, filter) : new JournalctlSource(open, filter);
     },
     symbols: () => (symbols ??= Object.freeze(n.libsystemd_symbols())),
     sockets: socketCalls(n),

@@ -10,10 +10,12 @@ import { impl } from '../backends/select';
 import { JOURNAL_QUEUE_DEFAULTS, type JournalQueueOptions, type JournalStats } from '../backends/contract';
 import { checkIdentifier, encodeFields, EntryWriter, fdIsJournal, invocationShortName, type JournalFields } from '../protocol/journal';
 import { toPriority, type PriorityName } from '../protocol/levels';
+import { follow, query } from './reader';
 
 export type { JournalFields, JournalValue } from '../protocol/journal';
 export type { JournalStats } from '../backends/contract';
 export { PRIORITIES, toPriority, type PriorityName } from '../protocol/levels';
+export { JournalEntry, JournalReader, type JournalEntryFields, type JournalFieldValue, type JournalOpenOptions, type JournalQueryOptions, type JournalTime } from './reader';
 
 const writer = new EntryWriter();
 
@@ -139,6 +141,17 @@ export const journal = Object.freeze({
    * for journald's progress before dropping (`maxBlockMs`, 1 s), how long a stalled queue is
    * kept (`maxStallMs`, 30 s), and how long the exit drain waits without progress (`exitTimeoutMs`, 5 s).
    */
+  /**
+   * The entries that match `options` (unit, identifier, priority, boot, since/until, cursor,
+   * lines, raw matches…), oldest first, as an async iterable. Read on a thread of the reader's
+   * own (or by `journalctl -o export` without libsystemd: `capabilities().journalRead`); never
+   * blocks the event loop. Values are byte-exact: text when valid UTF-8, else a Buffer.
+   * @throws TypeError `ERR_INVALID_ARG_*` for bad options, before anything is opened.
+   * @throws SystemdError when the journal cannot be opened or read (e.g. `EACCES`).
+   */
+  query,
+  /** Like query(), then each new entry as it is written, until `options.signal` aborts or the loop ends. */
+  follow,
   configure(options: JournalOptions): void {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
     const next: Partial<JournalQueueOptions> = {};

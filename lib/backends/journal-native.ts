@@ -1,0 +1,191 @@
+/**
+ * Reading the journal with libsystemd's reader, on a thread of its own per reader (src/reader.cc):
+ * commands are queued in order and answered with batches of entries in one Buffer each, decoded
+ * here. The event loop never waits on the journal.
+ */
+import type { NativeBinding, ReaderHandle } from '../addon';
+import { E } from '../errors';
+import { addField, fieldValue, JournalEntry, type JournalEntryFields, type JournalFieldValue } from '../protocol/journal-entry';
+import { CONJUNCTION, DISJUNCTION, matchOperations } from '../protocol/journal-match';
+import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
+
+const enum Op {
+  AddMatch = 0,
+  Disjunction = 1,
+  Conjunction = 2,
+  SeekHead = 4,
+  SeekTail = 5,
+  SeekRealtime = 6,
+  SeekCursor = 7,
+  Read = 8,
+  Skip = 9,
+  Cursor = 10,
+  TestCursor = 11,
+  Unique = 12,
+  Fields = 13,
+  Usage = 14,
+  Wait = 15,
+  Close = 16,
+}
+
+const WAKES: readonly JournalWake[] = ['nop', 'append', 'invalidate', 'interrupted'];
+
+type Slice = (this: Buffer, start: number, end: number) => string;
+const proto = Buffer.prototype as unknown as { latin1Slice?: Slice; utf8Slice?: Slice };
+const latin1: Slice = proto.latin1Slice ?? function (this: Buffer, s, e) { return this.toString('latin1', s, e); };
+const utf8: Slice = proto.utf8Slice ?? function (this: Buffer, s, e) { return this.toString('utf8', s, e); };
+
+const KIND_ASCII = 0;
+const KIND_UTF8 = 1;
+const LEN_MASK = 0x3fffffff;
+
+/** Field names seen before, by their bytes' first 8 and length (most entries repeat the same few dozen). */
+const names = new Map<string, string>();
+
+/** Decodes one batch (layout: src/reader.cc AppendEntry). */
+export function decodeBatch(buf: Buffer): JournalBatch {
+  const count = buf.readUInt32LE(0);
+  const end = buf.readUInt32LE(4) === 1;
+  const entries: JournalEntry[] = new Array(count);
+  let off = 8;
+  for (let i = 0; i < count; i++) {
+    const clen = buf.readUInt32LE(off);
+    off += 4;
+    const cursor = latin1.call(buf, off, off + clen);
+    off += clen;
+    const realtime = buf.readDoubleLE(off);
+    const monotonic = buf.readDoubleLE(off + 8);
+    off += 16;
+    const boot = latin1.call(buf, off, off + 32);
+    off += 32;
+    const n = buf.readUInt32LE(off);
+    off += 4;
+    const fields: JournalEntryFields = {};
+    for (let k = 0; k < n; k++) {
+      const h = buf.readUInt32LE(off);
+      off += 4;
+      const len = h & LEN_MASK;
+      const kind = h >>> 30;
+      const stop = off + len;
+      const eq = buf.indexOf(61, off);
+      const raw = latin1.call(buf, off, eq);
+      let name = names.get(raw);
+      if (name === undefined) {
+        name = raw;
+        if (names.size < 10_000) names.set(raw, raw);
+      }
+      const value: JournalFieldValue = kind === KIND_ASCII ? latin1.call(buf, eq + 1, stop) : kind === KIND_UTF8 ? utf8.call(buf, eq + 1, stop) : Buffer.from(buf.subarray(eq + 1, stop));
+      if (fields[name] === undefined) fields[name] = value;
+      else addField(fields, name, value);
+      off = stop;
+    }
+    entries[i] = new JournalEntry(cursor, realtime, monotonic, boot, fields);
+  }
+  return { entries, end };
+}
+
+export class NativeJournalSource implements JournalSource {
+  readonly via = 'native';
+  private readonly ready: Promise<number>;
+  /** The next read starts with the current entry (after a seek that landed on one). */
+  private current = false;
+
+  private constructor(
+    private readonly n: NativeBinding,
+    private readonly h: ReaderHandle,
+    filter: JournalFilter,
+  ) {
+    const ops = matchOperations({ ...filter, uid: process.getuid?.() ?? 0 });
+    const calls = ops.map((o) => (o === DISJUNCTION ? this.call(Op.Disjunction) : o === CONJUNCTION ? this.call(Op.Conjunction) : this.call(Op.AddMatch, Buffer.from(o))));
+    // The open's own error comes back on the first call.
+    calls.push(this.call(Op.Cursor).then((r) => (r === -E.EADDRNOTAVAIL || typeof r === 'string' ? 0 : (r as number))));
+    this.ready = Promise.all(calls).then((rcs) => (rcs as number[]).find((r) => typeof r === 'number' && r < 0) ?? 0);
+  }
+
+  static open(n: NativeBinding, open: JournalOpen, filter: JournalFilter): NativeJournalSource | number {
+    const h = n.reader_open(open.flags, open.namespace ?? null, open.directory ?? null, open.files ?? null, open.dataThreshold);
+    if (typeof h === 'number') return h;
+    return new NativeJournalSource(n, h, filter);
+  }
+
+  private call(op: Op, text: string | Buffer | null = null, a = 0, b = 0, c = 0, d = 0, only: readonly string[] | null = null): Promise<unknown> {
+    return this.n.reader_call(this.h, op, text, a, b, c, d, only);
+  }
+
+  async seek(to: JournalSeek): Promise<number> {
+    const ready = await this.ready;
+    if (ready < 0) return ready;
+    this.current = false;
+    switch (to.to) {
+      case 'head':
+        return (await this.call(Op.SeekHead)) as number;
+      case 'tail':
+        return (await this.call(Op.SeekTail)) as number;
+      case 'realtime':
+        return (await this.call(Op.SeekRealtime, null, to.usec)) as number;
+      case 'lines': {
+        const rc = (await this.call(Op.SeekTail)) as number;
+        if (rc < 0 || to.n === 0) return rc;
+        // seek_tail + previous_skip(n) lands on the n-th last entry on every systemd version
+        // (unlike seek_tail + next, whose meaning changed in v254/v255).
+        const k = (await this.call(Op.Skip, null, -to.n)) as number;
+        if (k < 0) return k;
+        this.current = k > 0;
+        return 0;
+      }
+      case 'cursor': {
+        const rc = (await this.call(Op.SeekCursor, to.cursor)) as number;
+        if (rc < 0) return rc;
+        const k = (await this.call(Op.Skip, null, 1)) as number;
+        if (k <= 0) return k;
+        const same = (await this.call(Op.TestCursor, to.cursor)) as number;
+        this.current = !(to.after && same > 0);
+        return 0;
+      }
+    }
+  }
+
+  async read(max: number, direction: 1 | -1, limitUsec: number, fields?: readonly string[]): Promise<JournalBatch | number> {
+    const ready = await this.ready;
+    if (ready < 0) return ready;
+    const current = this.current;
+    this.current = false;
+    const r = await this.call(Op.Read, null, max, direction, current ? 1 : 0, limitUsec, fields ?? null);
+    return typeof r === 'number' ? r : decodeBatch(r as Buffer);
+  }
+
+  async wait(timeoutMs: number): Promise<JournalWake | number> {
+    const r = (await this.call(Op.Wait, null, timeoutMs)) as number;
+    return r < 0 ? r : (WAKES[r] ?? 'nop');
+  }
+
+  interrupt(): void {
+    this.n.reader_interrupt(this.h);
+  }
+
+  cursor(): Promise<string | number> {
+    return this.call(Op.Cursor) as Promise<string | number>;
+  }
+
+  testCursor(cursor: string): Promise<number> {
+    return this.call(Op.TestCursor, cursor) as Promise<number>;
+  }
+
+  async uniqueValues(field: string): Promise<JournalFieldValue[] | number> {
+    const r = (await this.call(Op.Unique, field)) as Buffer[] | number;
+    return typeof r === 'number' ? r : r.map((b) => fieldValue(b, 0, b.length));
+  }
+
+  async fieldNames(): Promise<string[] | number> {
+    const r = (await this.call(Op.Fields)) as Buffer[] | number;
+    return typeof r === 'number' ? r : r.map((b) => b.toString('latin1'));
+  }
+
+  async usage(): Promise<number> {
+    return (await this.call(Op.Usage)) as number;
+  }
+
+  async close(): Promise<number> {
+    return (await this.call(Op.Close)) as number;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Reading the journal without libsystemd: `journalctl -o export --all` (binary-safe, every byte
+ * of every value; `-o json` turns long values into null and binary ones into arrays), parsed as
+ * it streams. One process per position and direction, read lazily (its pipe applies
+ * backpressure); following is `journalctl -f` after the last cursor read.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { E } from '../errors';
+import { ExportParser, fieldValue, type JournalFieldValue } from '../protocol/journal-entry';
+import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
+
+const JOURNALCTL = process.env.LIBSYSTEMD_JOURNALCTL || 'journalctl';
+/** Entries parsed ahead of the reader before journalctl's pipe is paused. */
+const HIGH_WATER = 4096;
+
+const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
+
+/** `@seconds.micro` for --since/--until. */
+function at(usec: number): string {
+  return `@${Math.floor(usec / 1e6)}.${String(usec % 1e6).padStart(6, '0')}`;
+}
+
+interface Stream {
+  readonly proc: ChildProcess;
+  readonly parser: ExportParser;
+  readonly direction: 1 | -1;
+  readonly follow: boolean;
+  ended: boolean;
+  error?: number;
+  /** Called when entries arrive or the process ends. */
+  notify?: () => void;
+  /** The first entry is the cursor's own and must be dropped (a backward `--after-cursor`). */
+  dropCursor?: string;
+}
+
+export class JournalctlSource implements JournalSource {
+  readonly via = 'journalctl';
+  private stream: Stream | undefined;
+  private pos: JournalSeek = { to: 'head' };
+  private last: string | undefined;
+  private interrupted: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly open: JournalOpen,
+    private readonly filter: JournalFilter,
+  ) {}
+
+  private args(): string[] {
+    const o = this.open;
+    const a = ['-o', 'export', '--all', '--no-pager', '-q'];
+    if (o.flags & 4 && !(o.flags & 8)) a.push('--system');
+    if (o.flags & 8 && !(o.flags & 4)) a.push('--user');
+    if (o.namespace !== undefined) a.push(`--namespace=${o.namespace}`);
+    if (o.directory !== undefined) a.push(`--directory=${o.directory}`);
+    for (const f of o.files ?? []) a.push(`--file=${f}`);
+    const f = this.filter;
+    for (const u of f.units) a.push(`--unit=${u}`);
+    for (const u of f.userUnits) a.push(`--user-unit=${u}`);
+    for (const t of f.identifiers) a.push(`--identifier=${t}`);
+    if (f.priority !== undefined) a.push(`--priority=${f.priority}`);
+    if (f.boot !== undefined) a.push(`--boot=${f.boot}`);
+    return a;
+  }
+
+  private start(direction: 1 | -1, follow: boolean, limitUsec: number, fields?: readonly string[]): Stream {
+    const a = this.args();
+    if (fields?.length) a.push(`--output-fields=${fields.join(',')}`);
+    let drop: string | undefined;
+    const pos: JournalSeek = this.last !== undefined ? { to: 'cursor', cursor: this.last, after: true } : this.pos;
+    if (direction < 0) a.push('--reverse');
+    switch (pos.to) {
+      case 'head':
+        if (direction < 0) a.push('--lines=0');
+        break;
+      case 'tail':
+        if (direction > 0) a.push('--lines=0');
+        break;
+      case 'lines':
+        a.push(`--lines=${pos.n}`);
+        break;
+      case 'realtime':
+        a.push(direction > 0 ? `--since=${at(pos.usec)}` : `--until=${at(pos.usec)}`);
+        break;
+      case 'cursor':
+        if (direction > 0) a.push(pos.after ? `--after-cursor=${pos.cursor}` : `--cursor=${pos.cursor}`);
+        else {
+          a.push(`--cursor=${pos.cursor}`);
+          if (pos.after) drop = pos.cursor;
+        }
+        break;
+    }
+    if (limitUsec > 0) a.push(direction > 0 ? `--until=${at(limitUsec)}` : `--since=${at(limitUsec)}`);
+    // Following from a place (not the tail or the last lines) shows everything after it.
+    if (follow) a.push('--follow', ...(pos.to === 'tail' || pos.to === 'lines' ? [] : ['--no-tail']));
+    const proc = childProcess().spawn(JOURNALCTL, [...a, ...this.filter.matches], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const s: Stream = { proc, parser: new ExportParser(), direction, follow, ended: false, dropCursor: drop };
+    let stderr = '';
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      s.parser.feed(chunk);
+      if (s.parser.entries.length >= HIGH_WATER) proc.stdout!.pause();
+      s.notify?.();
+    });
+    proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    proc.on('error', (err: NodeJS.ErrnoException) => {
+      s.error = err.code === 'ENOENT' ? -E.ENOENT : -E.EIO;
+      s.ended = true;
+      s.notify?.();
+    });
+    proc.on('close', (code) => {
+      // "No entries" and a killed follower are not errors.
+      if (code !== 0 && code !== null && !/-- No entries --/.test(stderr) && s.error === undefined) s.error = /ermission|access/i.test(stderr) ? -E.EACCES : /cursor/i.test(stderr) ? -E.EINVAL : -E.EIO;
+      s.ended = true;
+      s.notify?.();
+    });
+    return s;
+  }
+
+  private stop(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s && !s.ended) s.proc.kill('SIGTERM');
+  }
+
+  async seek(to: JournalSeek): Promise<number> {
+    this.stop();
+    this.pos = to;
+    this.last = undefined;
+    return 0;
+  }
+
+  async read(max: number, direction: 1 | -1, limitUsec: number, fields?: readonly string[]): Promise<JournalBatch | number> {
+    if (this.closed) return -E.EBADF;
+    let s = this.stream;
+    if (s && s.direction !== direction) {
+      this.stop();
+      s = undefined;
+    }
+    if (!s) s = this.stream = this.start(direction, false, limitUsec, fields);
+    // Wait for a full batch, the end of the process, or (following) whatever has arrived.
+    while (s.parser.entries.length < max && !s.ended && !(s.follow && s.parser.entries.length > 0)) {
+      await new Promise<void>((resolve) => {
+        s!.notify = resolve;
+        s!.proc.stdout!.resume();
+      });
+      s.notify = undefined;
+    }
+    if (s.error !== undefined && s.parser.entries.length === 0) return s.error;
+    let entries = s.parser.entries.splice(0, max);
+    if (s.dropCursor !== undefined) {
+      if (entries[0]?.cursor === s.dropCursor) entries = entries.slice(1);
+      s.dropCursor = undefined;
+    }
+    if (fields?.length) {
+      // journalctl adds _BOOT_ID to --output-fields; only the fields asked for are given.
+      const keep = new Set(fields);
+      for (const e of entries) for (const k of Object.keys(e.fields)) if (!keep.has(k)) delete e.fields[k];
+    }
+    if (s.parser.entries.length < HIGH_WATER) s.proc.stdout!.resume();
+    if (entries.length > 0) this.last = entries[entries.length - 1]!.cursor;
+    const end = s.parser.entries.length === 0 && (s.ended || s.follow);
+    return { entries, end };
+  }
+
+  async wait(timeoutMs: number): Promise<JournalWake | number> {
+    if (this.closed) return -E.EBADF;
+    let s = this.stream;
+    if (!s || !s.follow) {
+      this.stop();
+      s = this.stream = this.start(1, true, 0);
+    }
+    if (s.parser.entries.length > 0) return 'append';
+    if (s.ended) return s.error ?? 'invalidate';
+    return new Promise<JournalWake>((resolve) => {
+      const done = (w: JournalWake): void => {
+        clearTimeout(timer);
+        s!.notify = undefined;
+        this.interrupted = undefined;
+        resolve(w);
+      };
+      const timer = timeoutMs >= 0 ? setTimeout(() => done('nop'), timeoutMs) : undefined;
+      s!.notify = () => done('append');
+      this.interrupted = () => done('interrupted');
+    });
+  }
+
+  interrupt(): void {
+    this.interrupted?.();
+  }
+
+  async cursor(): Promise<string | number> {
+    return this.last ?? -E.EADDRNOTAVAIL;
+  }
+
+  async testCursor(cursor: string): Promise<number> {
+    return this.last === cursor ? 1 : 0;
+  }
+
+  private run(args: string[]): Promise<{ code: number; stdout: Buffer } | number> {
+    return new Promise((resolve) => {
+      childProcess().execFile(JOURNALCTL, args, { encoding: 'buffer', maxBuffer: 256 << 20 }, (err, stdout) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') resolve(-E.ENOENT);
+        else resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout });
+      });
+    });
+  }
+
+  async uniqueValues(field: string): Promise<JournalFieldValue[] | number> {
+    const r = await this.run([...this.args().filter((a) => a !== '-o' && a !== 'export'), `--field=${field}`]);
+    if (typeof r === 'number') return r;
+    const out: JournalFieldValue[] = [];
+    let off = 0;
+    const b = r.stdout;
+    while (off < b.length) {
+      const nl = b.indexOf(10, off);
+      const end = nl < 0 ? b.length : nl;
+      out.push(fieldValue(b, off, end));
+      off = end + 1;
+    }
+    return out;
+  }
+
+  async fieldNames(): Promise<string[] | number> {
+    const r = await this.run([...this.args().filter((a) => a !== '-o' && a !== 'export'), '--fields']);
+    if (typeof r === 'number') return r;
+    return r.stdout.toString('latin1').split('\n').filter((x) => x !== '');
+  }
+
+  async usage(): Promise<number> {
+    const r = await this.run([...this.args().filter((a) => a !== '-o' && a !== 'export'), '--disk-usage']);
+    if (typeof r === 'number') return r;
+    const m = /take up ([\d.]+)([BKMGTP]?)/.exec(r.stdout.toString());
+    if (!m) return -E.EIO;
+    const unit = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 }[m[2] as 'B'] ?? 1;
+    return Math.round(Number(m[1]) * unit);
+  }
+
+  async close(): Promise<number> {
+    this.closed = true;
+    this.interrupt();
+    this.stop();
+    return 0;
+  }
+}
