@@ -487,6 +487,8 @@ void Shutdown(Reader* r) {
   r->tsfn.Abort();
   pthread_join(r->thread, nullptr);
   r->joined = true;
+  close(r->wake);
+  r->wake = -1;
 }
 
 struct ReaderSet {
@@ -504,6 +506,9 @@ void Deliver(Napi::Env env, Napi::Function, Result* res) {
     pthread_join(r->thread, nullptr);
     r->joined = true;
     r->tsfn.Release();
+    // Its thread is gone: the eventfd goes now, not when the handle is collected.
+    close(r->wake);
+    r->wake = -1;
   }
   if (res->deferred == nullptr) return;
   Napi::Value value;
@@ -584,7 +589,7 @@ Napi::Value ReaderOpen(const Napi::CallbackInfo& info) {
           break;
         }
     }
-    close(r->wake);
+    if (r->wake >= 0) close(r->wake);
     delete r;
   });
 }

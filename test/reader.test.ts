@@ -75,4 +75,133 @@ describeWith(JOURNALD_NEEDS, 'journal reader with a real journald', () => {
     expect(counts[6]).toBe(3);
     expect(ctl.json).toEqual(native.json);
   });
+
+  describe.each(READERS)('options (%s)', (mode) => {
+    it('unit, identifier, priority, boot, since/until, cursor and afterCursor resumed in another process, reverse, fields', async () => {
+      const t = tag('opts');
+      // As root, OBJECT_SYSTEMD_UNIT is what `journalctl -u` also shows (messages about a unit from privileged daemons).
+      await write(`for (let i = 0; i < 10; i++) { l.journal.send({ MESSAGE: 'm' + i, TEST_ID: '${t}', N: i, PRIORITY: i % 8, SYSLOG_IDENTIFIER: i < 5 ? 'first' : 'second', OBJECT_SYSTEMD_UNIT: i === 4 ? '${t}.service' : 'other.service' }); await new Promise((r) => setTimeout(r, 5)); }`);
+      const r = await inJournal(mode, `const q = async (o) => (await all(l.journal.query({ match: { TEST_ID: '${t}' }, ...o }))).map((e) => e.fields.N[0]);
+        const every = await all(l.journal.query({ match: { TEST_ID: '${t}' } }));
+        const mid = every[5].realtime;
+        out({
+          unit: await q({ unit: '${t}.service' }),
+          identifier: await q({ identifier: 'second' }),
+          priority: await q({ priority: 'err' }),
+          boot: (await q({ boot: true })).length,
+          since: await q({ since: new Date(Math.floor(mid / 1000)) }).then((x) => x.length >= 5),
+          until: await q({ until: mid / 1000 - 1 }).then((x) => x.length <= 5 && x.length >= 4),
+          cursor: await q({ cursor: every[7].cursor }),
+          after: await q({ afterCursor: every[7].cursor }),
+          reverse: await q({ reverse: true, lines: 3 }),
+          lines: await q({ lines: 2 }),
+          fields: Object.keys((await all(l.journal.query({ match: { TEST_ID: '${t}' }, fields: ['N'], lines: 1 })))[0].fields),
+          saved: every[2].cursor,
+        });`);
+      expect(r.stderr).toBe('');
+      const o = r.json;
+      expect(o).toMatchObject({ unit: ['4'], identifier: ['5', '6', '7', '8', '9'], priority: ['0', '1', '2', '3', '8', '9'], boot: 10, since: true, until: true, cursor: ['7', '8', '9'], after: ['8', '9'], reverse: ['9', '8', '7'], lines: ['8', '9'], fields: ['N'] });
+      // A cursor saved by one process resumes in another.
+      const again = await inJournal(mode, `out((await all(l.journal.query({ afterCursor: ${JSON.stringify(o.saved)}, match: { TEST_ID: '${t}' } }))).map((e) => e.fields.N[0]))`);
+      expect(again.json).toEqual(['3', '4', '5', '6', '7', '8', '9']);
+    });
+
+    it('lines on an empty match, a one-entry match, and across a rotated journal', async () => {
+      const t = tag('lines');
+      await write(`l.journal.send({ MESSAGE: 'only', TEST_ID: '${t}-one' }); for (let i = 0; i < 5; i++) l.journal.send({ MESSAGE: 'r' + i, TEST_ID: '${t}-rot', N: i })`);
+      await j.exec('journalctl', ['--rotate']);
+      await write(`for (let i = 5; i < 8; i++) l.journal.send({ MESSAGE: 'r' + i, TEST_ID: '${t}-rot', N: i })`);
+      const r = await inJournal(mode, `const q = async (o) => (await all(l.journal.query(o))).map((e) => e.fields.MESSAGE[0]);
+        out([await q({ match: { TEST_ID: '${t}-none' }, lines: 10 }), await q({ match: { TEST_ID: '${t}-one' }, lines: 10 }), await q({ match: { TEST_ID: '${t}-one' }, lines: 1 }), await q({ match: { TEST_ID: '${t}-rot' }, lines: 4 }), await q({ match: { TEST_ID: '${t}-rot' }, lines: 0 })]);`);
+      expect(r.stderr).toBe('');
+      expect(r.json).toEqual([[], ['only'], ['only'], ['r4', 'r5', 'r6', 'r7'], []]);
+    });
+
+    it('follow() receives entries written after it started, and an AbortSignal ends it', async () => {
+      const t = tag('follow');
+      await write(`l.journal.send({ MESSAGE: 'before', TEST_ID: '${t}' })`);
+      const r = await inJournal(mode, `const ac = new AbortController(); const got = [];
+        const writer = setTimeout(async () => { for (let i = 0; i < 5; i++) { l.journal.send({ MESSAGE: 'after ' + i, TEST_ID: '${t}' }); await new Promise((r) => setTimeout(r, 20)); } }, 300);
+        const start = Date.now();
+        for await (const e of l.journal.follow({ match: { TEST_ID: '${t}' }, lines: 1, signal: ac.signal })) { got.push(e.fields.MESSAGE); if (got.length === 6) setTimeout(() => ac.abort(), 50); }
+        out({ got, ms: Date.now() - start });`);
+      expect(r.stderr).toBe('');
+      expect(r.json.got).toEqual(['before', 'after 0', 'after 1', 'after 2', 'after 3', 'after 4']);
+    });
+  });
+
+  it('libsystemd reader: dataThreshold 0 (the default) keeps every byte of a 100 kB value; a threshold is accepted', async () => {
+    const t = tag('threshold');
+    await write(`l.journal.send({ MESSAGE: 'big', TEST_ID: '${t}', BIG: Buffer.alloc(100000, 'q') })`);
+    const r = await inJournal('libsystemd', `const f = async (o) => { for await (const e of l.journal.query({ match: { TEST_ID: '${t}' }, ...o })) return e.fields.BIG.length; };
+      out([await f({}), await f({ dataThreshold: 1000 })]);`);
+    expect(r.stderr).toBe('');
+    expect(r.json[0]).toBe(100000);
+    // sd_journal_set_data_threshold: compressed values are decompressed up to it; others may come whole.
+    expect(r.json[1]).toBeLessThanOrEqual(100000);
+    expect(r.json[1]).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('JournalReader: next/previous, seeks, cursors, unique values, field names, usage, close', async () => {
+    const t = tag('reader');
+    await write(`for (let i = 0; i < 5; i++) l.journal.send({ MESSAGE: 'x' + i, TEST_ID: '${t}', N: i, KIND: i % 2 ? 'odd' : 'even' })`);
+    const r = await inJournal('libsystemd', `const rd = new l.JournalReader({ match: { TEST_ID: '${t}' } });
+      const a = await rd.next(), b = await rd.next(), back = await rd.previous();
+      await rd.seekTail(); const last = await rd.previous();
+      await rd.seekCursor(b.cursor); const atB = await rd.next();
+      await rd.seekCursor(b.cursor, { after: true }); const afterB = await rd.next();
+      const kinds = (await rd.uniqueValues('KIND')).sort();
+      const names = await rd.fieldNames();
+      const usage = await rd.usage();
+      const same = await rd.testCursor(afterB.cursor);
+      await rd.close(); await rd.close();
+      let closed; try { await rd.next(); } catch (e) { closed = e.code; }
+      out({ a: a.fields.N, b: b.fields.N, back: back.fields.N, last: last.fields.N, atB: atB.fields.N, afterB: afterB.fields.N, kinds, hasTestId: names.includes('TEST_ID'), usage: usage > 0, same, closed, via: rd.via });`);
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ a: '0', b: '1', back: '0', last: '4', atB: '1', afterB: '2', kinds: expect.arrayContaining(['even', 'odd']), hasTestId: true, usage: true, same: true, closed: 'EBADF', via: 'native' });
+  });
+
+  it('1,000 readers opened and closed leave the fds and threads flat', async () => {
+    const r = await inJournal('libsystemd', `const fds = () => require('fs').readdirSync('/proc/self/fd').length;
+      const threads = () => require('fs').readdirSync('/proc/self/task').length;
+      const before = [fds(), threads()];
+      for (let i = 0; i < 1000; i++) { const rd = new l.JournalReader(); await rd.next(); await rd.close(); }
+      await new Promise((r) => setTimeout(r, 100));
+      out({ before, after: [fds(), threads()] });`);
+    expect(r.stderr).toBe('');
+    expect(r.json.after).toEqual(r.json.before);
+  });
+
+  it('a follower through 50 rotations keeps receiving entries with fds flat', async () => {
+    const t = tag('rotate');
+    const follower = inJournal('libsystemd', `const fds = () => require('fs').readdirSync('/proc/self/fd').length;
+      const ac = new AbortController(); let n = 0, first = 0; const samples = [];
+      setTimeout(() => ac.abort(), 60000).unref();
+      for await (const e of l.journal.follow({ match: { TEST_ID: '${t}' }, signal: ac.signal })) {
+        n++; if (n === 1) first = fds(); if (n % 10 === 0) samples.push(fds());
+        if (e.fields.MESSAGE === 'last') break;
+      }
+      out({ n, first, last: fds(), max: Math.max(...samples) });`);
+    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 50; i++) {
+      await write(`l.journal.send({ MESSAGE: 'rot ${i}', TEST_ID: '${t}' })`);
+      await j.exec('journalctl', ['--rotate']);
+    }
+    await write(`l.journal.send({ MESSAGE: 'last', TEST_ID: '${t}' })`);
+    const r = await follower;
+    expect(r.stderr).toBe('');
+    expect(r.json.n).toBe(51);
+    // Rotated files stay open while they hold entries the reader can reach; no growth per rotation beyond them.
+    expect(r.json.last - r.json.first).toBeLessThan(60);
+  }, 120_000);
+
+  it('bad options are refused with a stable code before anything is opened', async () => {
+    const r = await inJournal('libsystemd', `const codes = []; for (const o of [{ match: { 'bad name': 'x' } }, { match: ['NOEQUALS'] }, { priority: 'loud' }, { boot: 'nope' }, { since: 'yesterday-ish' }, { lines: -1 }, { cursor: 'a', afterCursor: 'b' }, { fields: ['lower'] }, { namespace: 'a', directory: '/x' }, { dataThreshold: -5 }, 5])
+        { try { for await (const e of l.journal.query(o)) break; codes.push('accepted'); } catch (e) { codes.push(e.code); } }
+        let f; try { l.journal.follow({ reverse: true }); } catch (e) { f = e.code; }
+        out({ codes, f });`);
+    expect(r.stderr).toBe('');
+    expect(r.json.codes).toEqual(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE']);
+    expect(r.json.f).toBe('ERR_INVALID_ARG_VALUE');
+  });
 });

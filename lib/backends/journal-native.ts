@@ -87,8 +87,8 @@ export function decodeBatch(buf: Buffer): JournalBatch {
 export class NativeJournalSource implements JournalSource {
   readonly via = 'native';
   private readonly ready: Promise<number>;
-  /** The next read starts with the current entry (after a seek that landed on one). */
-  private current = false;
+  /** A read in this direction starts with the current entry (after a seek that landed on one); 0: none, 2: either. */
+  private current: -1 | 0 | 1 | 2 = 0;
 
   private constructor(
     private readonly n: NativeBinding,
@@ -115,22 +115,31 @@ export class NativeJournalSource implements JournalSource {
   async seek(to: JournalSeek): Promise<number> {
     const ready = await this.ready;
     if (ready < 0) return ready;
-    this.current = false;
+    this.current = 0;
     switch (to.to) {
       case 'head':
         return (await this.call(Op.SeekHead)) as number;
-      case 'tail':
-        return (await this.call(Op.SeekTail)) as number;
+      case 'tail': {
+        // Stand on the last entry: a forward read then gives only new entries and a backward one
+        // starts with it. (seek_tail + next gave the last entry of every file before v254.)
+        const rc = (await this.call(Op.SeekTail)) as number;
+        if (rc < 0) return rc;
+        const k = (await this.call(Op.Skip, null, -1)) as number;
+        if (k < 0) return k;
+        if (k > 0) this.current = -1;
+        return 0;
+      }
       case 'realtime':
         return (await this.call(Op.SeekRealtime, null, to.usec)) as number;
       case 'lines': {
+        if (to.n === 0) return this.seek({ to: 'tail' });
         const rc = (await this.call(Op.SeekTail)) as number;
-        if (rc < 0 || to.n === 0) return rc;
+        if (rc < 0) return rc;
         // seek_tail + previous_skip(n) lands on the n-th last entry on every systemd version
         // (unlike seek_tail + next, whose meaning changed in v254/v255).
         const k = (await this.call(Op.Skip, null, -to.n)) as number;
         if (k < 0) return k;
-        this.current = k > 0;
+        if (k > 0) this.current = 1;
         return 0;
       }
       case 'cursor': {
@@ -139,7 +148,7 @@ export class NativeJournalSource implements JournalSource {
         const k = (await this.call(Op.Skip, null, 1)) as number;
         if (k <= 0) return k;
         const same = (await this.call(Op.TestCursor, to.cursor)) as number;
-        this.current = !(to.after && same > 0);
+        if (!(to.after && same > 0)) this.current = 2;
         return 0;
       }
     }
@@ -148,8 +157,8 @@ export class NativeJournalSource implements JournalSource {
   async read(max: number, direction: 1 | -1, limitUsec: number, fields?: readonly string[]): Promise<JournalBatch | number> {
     const ready = await this.ready;
     if (ready < 0) return ready;
-    const current = this.current;
-    this.current = false;
+    const current = this.current === 2 || this.current === direction;
+    this.current = 0;
     const r = await this.call(Op.Read, null, max, direction, current ? 1 : 0, limitUsec, fields ?? null);
     return typeof r === 'number' ? r : decodeBatch(r as Buffer);
   }

@@ -112,7 +112,7 @@ function matches(m: JournalQueryOptions['match']): string[] {
   if (Array.isArray(m)) {
     for (const t of m) {
       if (t === '+') continue;
-      if (typeof t !== 'string' || !validFieldName(t.slice(0, t.indexOf('=')))) throw invalidValue('options.match', `has ${JSON.stringify(t)}; each item is FIELD=value or '+'`);
+      if (typeof t !== 'string' || t.indexOf('=') < 1 || !validFieldName(t.slice(0, t.indexOf('=')))) throw invalidValue('options.match', `has ${JSON.stringify(t)}; each item is FIELD=value or '+'`);
     }
     return [...m];
   }
