@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `libsystemd` command: `doctor` (what this process sees of systemd, and advice) and `unit`
- * (a .service and .socket units for a Node application).
+ * The `libsystemd` command: `doctor` (what this process sees of systemd, and advice), `run`
+ * (start a command as systemd would), `unit` (.service and .socket units for a Node
+ * application) and `logs` (read and follow the journal).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctor, formatChecks } from './cli/doctor';
+import { logs, LOGS_USAGE, parseLogsArgs } from './cli/logs';
 import { parseRunArgs, RUN_USAGE, Supervisor } from './cli/run';
 import { generateUnits, parseUnitArgs, UNIT_USAGE } from './cli/unit';
 
@@ -16,6 +18,7 @@ const DOCTOR_USAGE = `libsystemd doctor [--json]
 const USAGE = `usage: ${DOCTOR_USAGE.split('\n')[0]}
        ${RUN_USAGE.split('\n')[0]}
        ${UNIT_USAGE.split('\n')[0]}
+       ${LOGS_USAGE.split('\n')[0]}
        libsystemd COMMAND --help   the options of one command`;
 
 /** A mistake in the command line: one line on stderr, exit 2. */
@@ -23,7 +26,8 @@ class UsageError extends Error {}
 
 /** One line on stderr: a mistake in the command line exits 2, a system error (with a code, e.g. EADDRINUSE) 1. */
 function fail(cmd: string, err: unknown): number {
-  const usage = err instanceof UsageError || !(err instanceof Error && 'code' in err);
+  const code = (err as { code?: unknown }).code;
+  const usage = err instanceof UsageError || !(err instanceof Error && 'code' in err) || (typeof code === 'string' && code.startsWith('ERR_INVALID_ARG'));
   process.stderr.write(`libsystemd ${cmd}: ${(err as Error).message.split('\n')[0]}${usage ? ` (libsystemd ${cmd} --help)` : ''}\n`);
   return usage ? 2 : 1;
 }
@@ -87,6 +91,20 @@ async function main(argv: string[]): Promise<number> {
     }
     process.stdout.write(`\nnext:\n${next.map((l) => `  ${l}`).join('\n')}\n`);
     return 0;
+  }
+  if (cmd === 'logs') {
+    if (help) return say(LOGS_USAGE);
+    let args;
+    try {
+      args = parseLogsArgs(rest);
+    } catch (err) {
+      return fail('logs', err);
+    }
+    try {
+      return await logs(args);
+    } catch (err) {
+      return fail('logs', err);
+    }
   }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return say(USAGE);
   process.stderr.write(`libsystemd: unknown command ${JSON.stringify(cmd)} (libsystemd --help)\n`);

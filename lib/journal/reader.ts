@@ -206,10 +206,7 @@ function source(p: Plan): JournalSource {
   return s;
 }
 
-async function* entries(options: JournalQueryOptions | undefined, follow: boolean): AsyncGenerator<JournalEntry, void, undefined> {
-  const p = plan(options);
-  const signal = options?.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', signal);
+async function* entries(p: Plan, signal: AbortSignal | undefined, follow: boolean): AsyncGenerator<JournalEntry, void, undefined> {
   if (signal?.aborted) return;
   const src = source(p);
   const onAbort = (): void => src.interrupt();
@@ -243,13 +240,20 @@ async function* entries(options: JournalQueryOptions | undefined, follow: boolea
 
 /** The entries that match, oldest first (or newest first with `reverse`). Closes its reader when done or abandoned. */
 export function query(options?: JournalQueryOptions): AsyncIterable<JournalEntry> & AsyncIterator<JournalEntry> {
-  return entries(options, false);
+  // Validated now, not at the first iteration: a mistake throws where the call is.
+  return entries(plan(options), signalOf(options), false);
+}
+
+function signalOf(options: JournalQueryOptions | undefined): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', signal);
+  return signal;
 }
 
 /** Like query(), then every new matching entry as it is written, until `signal` aborts or the loop ends. */
 export function follow(options?: JournalQueryOptions): AsyncIterable<JournalEntry> & AsyncIterator<JournalEntry> {
   if (options?.reverse) throw invalidValue('options.reverse', 'cannot be combined with follow()');
-  return entries(options, true);
+  return entries(plan(options), signalOf(options), true);
 }
 
 /**
