@@ -230,6 +230,38 @@ async function main() {
   execFileSync('journalctl', ['--sync']);
   const stallStored = Number(execFileSync('sh', ['-c', 'journalctl -t bench -o cat --no-pager | grep -c "^stall entry"'], { encoding: 'utf8' }).trim());
   if (stallStored < nodeStall.calls) shortfalls.push(`stall: ${stallStored} of ${nodeStall.calls} stored after SIGCONT`);
+
+  // Reading: NR entries of 8 fields (plus journald's own), matched by identifier, read back
+  // through every reader in the same run, alternating, every field of every entry materialised.
+  const NR = quick ? 20_000 : 150_000;
+  const RID = 'bench-read';
+  const READ = join(__dirname, 'read.js');
+  runJson(process.execPath, [READ, 'write', RID, String(NR)]);
+  execFileSync('journalctl', ['--sync']);
+  const PY = '/usr/bin/python3';
+  const hasPy = spawnSync(PY, ['-c', 'import systemd.journal']).status === 0;
+  if (!hasPy) shortfalls.push('python-systemd (Debian: python3-systemd) is missing: the reading baseline was not measured');
+  const readers = [
+    ['journal.query (libsystemd reader)', () => runJson(process.execPath, [READ, 'ours', RID])],
+    ['journal.query (journalctl -o export fallback)', () => runJson(process.execPath, [READ, 'ours', RID], JS)],
+    ...(hasPy ? [['python-systemd Reader', () => runJson(PY, [join(__dirname, 'read.py'), RID])]] : []),
+    ['journalctl -o json + JSON.parse', () => runJson(process.execPath, [READ, 'json', RID])],
+    ['journalctl -o export alone (no parsing)', () => {
+      const t0 = process.hrtime.bigint();
+      const n = Number(execFileSync('sh', ['-c', `journalctl -o export --all --no-pager -t ${RID} | grep -c '^__CURSOR='`], { encoding: 'utf8' }).trim());
+      return { n, ms: Number(process.hrtime.bigint() - t0) / 1e6, fields: 0 };
+    }],
+  ];
+  const readRuns = readers.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < readers.length; i++) {
+      const k = round % 2 ? readers.length - 1 - i : i;
+      const r = readers[k][1]();
+      if (r.n !== NR) shortfalls.push(`${readers[k][0]}: read ${r.n} of ${NR} entries`);
+      readRuns[k].push(r);
+    }
+  }
+  const reading = readers.map(([name], k) => ({ name, entriesPerSec: median(readRuns[k].map((r) => (r.n / r.ms) * 1000)), fieldsPerEntry: readRuns[k][0].fields / Math.max(1, readRuns[k][0].n) }));
   journald.kill();
 
   // require('libsystemd') cost at start-up: node -e '' vs node -e 'require(...)', alternated.
@@ -246,7 +278,7 @@ async function main() {
   }
   const startupMs = median(withLib) - median(bare);
 
-  const result = { quick, rounds: ROUNDS, calls: N, rows, leak, stall: { c: cStall, node: nodeStall, stored: stallStored, stallMs }, startupMs, shortfalls };
+  const result = { quick, rounds: ROUNDS, calls: N, rows, leak, stall: { c: cStall, node: nodeStall, stored: stallStored, stallMs }, startupMs, reading, readEntries: NR, shortfalls };
   if (asJson) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else print(result);
   if (shortfalls.length > 0) {
@@ -274,6 +306,12 @@ function print(r) {
   const l = r.leak;
   console.log(`${fmt(l.calls)} journal.send calls after a warm-up: RSS growth ${fmt(l.rssGrowthMb, 1)} MB (${fmt(l.rssGrowthSecondHalfMb, 1)} MB in the second half), open fds ${l.fdsBefore} → ${l.fdsAfter}.`);
   console.log(`require('libsystemd') adds ${fmt(r.startupMs, 1)} ms to process start-up (median of node -e require vs node -e '').`);
+  const py = r.reading.find((x) => x.name === 'python-systemd Reader');
+  const json = r.reading.find((x) => x.name.startsWith('journalctl -o json'));
+  console.log(`\nReading ${fmt(r.readEntries)} entries of 8 fields (plus journald's own) matched by identifier, every field materialised:\n`);
+  console.log('| reader | entries/s | fields/entry | vs python-systemd | vs journalctl -o json + JSON.parse |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const x of r.reading) console.log(`| ${x.name} | ${fmt(x.entriesPerSec)} | ${x.fieldsPerEntry ? fmt(x.fieldsPerEntry, 1) : '—'} | ${py ? `${(x.entriesPerSec / py.entriesPerSec).toFixed(2)}×` : '—'} | ${(x.entriesPerSec / json.entriesPerSec).toFixed(2)}× |`);
 }
 
 main().catch((err) => {

@@ -4,11 +4,15 @@
  * of reading (libsystemd's reader on its own thread: the `libsystemd` backend; `journalctl -o
  * export`: the `js/native` backend), and the two compared entry by entry, byte by byte.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, MODES, type Mode } from './helpers/child';
 import { describeWith } from './helpers/env';
 import { Journald, JOURNALD_NEEDS } from './helpers/journald';
+import { project, testBlocks } from './helpers/readme';
 
 const RUN = join(FIXTURES, 'run.cjs');
 /** How each mode reads: libsystemd's reader, or journalctl. */
@@ -30,8 +34,8 @@ describeWith(JOURNALD_NEEDS, 'journal reader with a real journald', () => {
   const tag = (what: string) => `${what}-${process.pid}-${Date.now()}`;
 
   /** Writes entries (the fields' code, evaluated in the child) and waits until they are stored. */
-  async function write(code: string): Promise<void> {
-    const r = await inJournal('libsystemd', `${code}; await l.journal.flush(5000); out(true)`);
+  async function write(code: string, into: Journald = j): Promise<void> {
+    const r = await into.exec(process.execPath, [RUN, `${code}; await l.journal.flush(5000); out(true)`], { env: { ...MODES.libsystemd }, timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.json).toBe(true);
   }
@@ -283,4 +287,86 @@ describeWith(JOURNALD_NEEDS, 'journal reader with a real journald', () => {
       expect(r.stderr).toMatch(/^libsystemd logs: /);
     }
   }, 60_000);
+
+  describe('README examples, as written (a journald of their own: the shipper reads everything)', () => {
+    let jr: Journald;
+    beforeAll(async () => {
+      jr = await Journald.start();
+    });
+    afterAll(() => jr?.stop());
+    const example = (name: string): string => {
+      const [b] = testBlocks('README.md', name);
+      expect(b, name).toBeDefined();
+      return b!.text;
+    };
+    let dir: string;
+    /** Runs `node FILE` in the project directory, in journald's namespace, for at most `seconds` (then SIGTERM). */
+    const inProject = (file: string, seconds: number, env: Record<string, string> = {}) =>
+      jr.exec('/bin/sh', ['-c', `cd "$0" && exec timeout --preserve-status -s TERM ${seconds} "$1" "$2"`, dir, process.execPath, file], { env, timeoutMs: 60_000 });
+    beforeAll(() => {
+      dir = project(mkdtempSync(join(tmpdir(), 'libsystemd-reader-readme-')));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('the last 50 errors of a unit', async () => {
+      writeFileSync(join(dir, 'errors.mjs'), example('reader-errors'));
+      // As root, OBJECT_SYSTEMD_UNIT entries are what `journalctl -u billing.service` shows too.
+      await write(`for (let i = 0; i < 60; i++) l.journal.send({ MESSAGE: 'charge failed ' + i, PRIORITY: i % 2 ? 3 : 6, SYSLOG_IDENTIFIER: 'billing', OBJECT_SYSTEMD_UNIT: 'billing.service' })`, jr);
+      const r = await inProject('errors.mjs', 20);
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toHaveLength(30);
+      expect(lines[29]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z billing charge failed 59$/);
+    });
+
+    it('following from a saved cursor prints nothing twice across restarts', async () => {
+      writeFileSync(join(dir, 'resume.mjs'), example('reader-resume'));
+      const runFor = (ms: number) => inProject('resume.mjs', ms / 1000);
+      await write(`for (let i = 0; i < 3; i++) l.journal.send({ MESSAGE: 'invoice ' + i, SYSLOG_IDENTIFIER: 'billing' })`, jr);
+      const first = await runFor(1500);
+      await write(`for (let i = 3; i < 5; i++) l.journal.send({ MESSAGE: 'invoice ' + i, SYSLOG_IDENTIFIER: 'billing' })`, jr);
+      const second = await runFor(1500);
+      const printed = [...first.stdout.trim().split('\n'), ...second.stdout.trim().split('\n')].filter((x) => x.startsWith('invoice'));
+      expect(printed).toEqual(['invoice 0', 'invoice 1', 'invoice 2', 'invoice 3', 'invoice 4']);
+      expect(first.code).toBe(0);
+      expect(readFileSync(join(dir, 'billing.cursor'), 'utf8')).toMatch(/^s=/);
+    }, 60_000);
+
+    it('the shipper posts NDJSON batches and saves the cursor only after the endpoint accepted them', async () => {
+      writeFileSync(join(dir, 'ship.mjs'), example('reader-shipper'));
+      const t = tag('ship');
+      const got: Record<string, unknown>[] = [];
+      let fail = true;
+      const server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          // The first POST is refused: the shipper must not save its cursor, and must send it again.
+          if (fail) {
+            fail = false;
+            res.writeHead(503).end();
+            return;
+          }
+          for (const line of body.trim().split('\n')) got.push(JSON.parse(line));
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      try {
+        await write(`for (let i = 0; i < 20; i++) l.journal.send({ MESSAGE: 'ship ' + i, PRIORITY: 6, TEST_ID: '${t}' })`, jr);
+        const env = { SHIP_TO: `http://127.0.0.1:${port}/ingest` };
+        // The refused batch ends the first run (exit 1, as under Restart=on-failure); the second ships.
+        const first = await inProject('ship.mjs', 3, env);
+        expect(first.code).not.toBe(0);
+        const second = await inProject('ship.mjs', 3, env);
+        expect(second.stderr).toBe('');
+        const mine = got.filter((e) => e.TEST_ID === t).map((e) => e.MESSAGE);
+        expect(mine).toEqual(Array.from({ length: 20 }, (_, i) => `ship ${i}`));
+        expect(readFileSync(join(dir, 'ship.cursor'), 'utf8')).toMatch(/^s=/);
+      } finally {
+        server.close();
+      }
+    }, 60_000);
+  });
 });

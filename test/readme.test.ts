@@ -5,14 +5,14 @@
  * The examples run against a real, isolated journald, and every query their README shows must
  * answer, with the output its comment promises.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, run } from './helpers/child';
 import { describeWith } from './helpers/env';
 import { Journald, JOURNALD_NEEDS } from './helpers/journald';
-import { blocks, checkOutput, commands, docFiles, testBlocks } from './helpers/readme';
+import { blocks, checkOutput, commands, docFiles, project, testBlocks } from './helpers/readme';
 
 /** Every readme-test name, and the test file that runs the blocks so marked. */
 const RUN_BY: Readonly<Record<string, string>> = {
@@ -23,15 +23,10 @@ const RUN_BY: Readonly<Record<string, string>> = {
   backend: 'test/readme.test.ts',
   example: 'test/readme.test.ts',
   'socket-activate': 'test/readme.test.ts',
+  'reader-errors': 'test/reader.test.ts',
+  'reader-resume': 'test/reader.test.ts',
+  'reader-shipper': 'test/reader.test.ts',
 };
-
-/** A project directory whose node_modules/libsystemd is this checkout, as `npm install` would make it. */
-export function project(dir: string): string {
-  mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules', 'libsystemd'));
-  symlinkSync('../libsystemd/dist/cli.js', join(dir, 'node_modules', '.bin', 'libsystemd'));
-  return dir;
-}
 
 describe('every code block of the documentation is run or says why not', () => {
   const all = docFiles().flatMap((f) => blocks(f));

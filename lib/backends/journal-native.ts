@@ -87,6 +87,8 @@ export function decodeBatch(buf: Buffer): JournalBatch {
 export class NativeJournalSource implements JournalSource {
   readonly via = 'native';
   private readonly ready: Promise<number>;
+  /** The next batch, already asked for while the last one is decoded (the reader thread works meanwhile). */
+  private ahead: { readonly key: string; readonly result: Promise<unknown> } | undefined;
   /** A read in this direction starts with the current entry (after a seek that landed on one); 0: none, 2: either. */
   private current: -1 | 0 | 1 | 2 = 0;
 
@@ -116,6 +118,8 @@ export class NativeJournalSource implements JournalSource {
     const ready = await this.ready;
     if (ready < 0) return ready;
     this.current = 0;
+    // A batch read ahead is void: the seek (queued after it) puts the position back.
+    this.ahead = undefined;
     switch (to.to) {
       case 'head':
         return (await this.call(Op.SeekHead)) as number;
@@ -159,11 +163,30 @@ export class NativeJournalSource implements JournalSource {
     if (ready < 0) return ready;
     const current = this.current === 2 || this.current === direction;
     this.current = 0;
-    const r = await this.call(Op.Read, null, max, direction, current ? 1 : 0, limitUsec, fields ?? null);
-    return typeof r === 'number' ? r : decodeBatch(r as Buffer);
+    const key = `${max}/${direction}/${limitUsec}/${fields?.join(',') ?? ''}`;
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    let r: unknown;
+    if (ahead && ahead.key === key && !current) r = await ahead.result;
+    else {
+      if (ahead) {
+        // Read ahead with other parameters: step back over what it read.
+        const b = await ahead.result;
+        if (typeof b !== 'number') {
+          const n = (b as Buffer).readUInt32LE(0);
+          if (n > 0) await this.call(Op.Skip, null, direction > 0 ? -n : n);
+        }
+      }
+      r = await this.call(Op.Read, null, max, direction, current ? 1 : 0, limitUsec, fields ?? null);
+    }
+    if (typeof r === 'number') return r;
+    const batch = decodeBatch(r as Buffer);
+    if (!batch.end) this.ahead = { key, result: this.call(Op.Read, null, max, direction, 0, limitUsec, fields ?? null) };
+    return batch;
   }
 
   async wait(timeoutMs: number): Promise<JournalWake | number> {
+    // Never reached with a batch ahead: a wait follows a read that reached the end.
     const r = (await this.call(Op.Wait, null, timeoutMs)) as number;
     return r < 0 ? r : (WAKES[r] ?? 'nop');
   }

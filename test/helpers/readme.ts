@@ -7,7 +7,7 @@
  * command's trailing comment (after two spaces), each `backticked` span is expected in the
  * command's output, in order (`…` between spans just reads as "and later").
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './child';
 
@@ -83,4 +83,12 @@ export function checkOutput(c: Command, output: string): void {
     if (at < 0) throw new Error(`${c.cmd}: expected ${JSON.stringify(e)} in its output:\n${output.slice(0, 2000)}`);
     from = at + e.length;
   }
+}
+
+/** A project directory whose node_modules/libsystemd is this checkout, as `npm install` would make it. */
+export function project(dir: string): string {
+  mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+  symlinkSync(ROOT, join(dir, 'node_modules', 'libsystemd'));
+  symlinkSync('../libsystemd/dist/cli.js', join(dir, 'node_modules', '.bin', 'libsystemd'));
+  return dir;
 }
