@@ -67,7 +67,7 @@ export interface NativeBinding {
   pipe(): [number, number] | number;
   fd_stat(fd: number): [mode: number, dev: number, ino: number] | number;
   // the journal reader (reader.cc): one thread per reader
-  /** A reader handle, or -errno (-ENOSYS without libsystemd's reader). */
+  /** A reader id (> 0), or -errno (-ENOSYS without libsystemd's reader). */
   reader_open(flags: number, namespace: string | null, directory: string | null, files: readonly string[] | null, threshold: number): ReaderHandle | number;
   /** Queues one command on the reader's thread: its result, or -errno. */
   reader_call(reader: ReaderHandle, op: number, text: string | Buffer | null, a?: number, b?: number, c?: number, d?: number, only?: readonly string[] | null): Promise<unknown>;
@@ -79,8 +79,8 @@ export interface NativeBinding {
   poll_stop(watcher: PollWatcher): void;
 }
 
-/** A native reader (opaque). */
-export type ReaderHandle = { readonly __reader: unique symbol };
+/** A native reader's id (reader_open's result when > 0). */
+export type ReaderHandle = number;
 
 /** The id of a native poll watcher (poll_start's result when > 0). */
 export type PollWatcher = number;

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common.h"
@@ -98,6 +99,7 @@ struct Reader {
   bool closing = false;   // no more commands (guarded by mu)
   int pending = 0;        // calls whose promise is not settled yet (main thread only)
   bool joined = false;
+  int32_t id = 0;
   std::atomic<bool> broken{false};  // a SIGBUS hit this reader's mapping
 
   // open arguments
@@ -491,9 +493,10 @@ void Shutdown(Reader* r) {
   r->wake = -1;
 }
 
+// The environment's readers by id (JavaScript holds the id, not a pointer).
 struct ReaderSet {
-  std::vector<Reader*> readers;
-  bool torn_down = false;
+  std::unordered_map<int32_t, Reader*> readers;
+  int32_t next_id = 1;
 };
 
 void Deliver(Napi::Env env, Napi::Function, Result* res) {
@@ -501,14 +504,17 @@ void Deliver(Napi::Env env, Napi::Function, Result* res) {
   if (env == nullptr) return;
   Reader* r = res->reader;
   if (--r->pending == 0) r->tsfn.Unref(env);
+  std::unique_ptr<Reader> gone;
   if (res->last && !r->joined) {
-    // The thread ends right after handing this over.
+    // The thread ends right after handing this over: join it and free the reader.
     pthread_join(r->thread, nullptr);
     r->joined = true;
     r->tsfn.Release();
-    // Its thread is gone: the eventfd goes now, not when the handle is collected.
     close(r->wake);
     r->wake = -1;
+    auto* set = static_cast<ReaderSet*>(Napi::Env(env).GetInstanceData<AddonState>()->readers);
+    if (set != nullptr) set->readers.erase(r->id);
+    gone.reset(r);
   }
   if (res->deferred == nullptr) return;
   Napi::Value value;
@@ -526,10 +532,13 @@ void Deliver(Napi::Env env, Napi::Function, Result* res) {
   napi_resolve_deferred(env, res->deferred, value);
 }
 
+// Environment teardown: every reader's thread is stopped (its journal closed) and freed.
 void Teardown(void* arg) {
-  auto* set = static_cast<ReaderSet*>(arg);
-  set->torn_down = true;
-  for (Reader* r : set->readers) Shutdown(r);
+  std::unique_ptr<ReaderSet> set(static_cast<ReaderSet*>(arg));
+  for (auto& [id, r] : set->readers) {
+    Shutdown(r);
+    delete r;
+  }
 }
 
 ReaderSet* Set(napi_env env) {
@@ -542,12 +551,16 @@ ReaderSet* Set(napi_env env) {
   return static_cast<ReaderSet*>(s->readers);
 }
 
-Reader* Unwrap(const Napi::CallbackInfo& info) {
-  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "reader must be a reader handle");
-  return info[0].As<Napi::External<Reader>>().Data();
+// The reader with the id in info[0], or nullptr when it is closed (or never was).
+Reader* Find(const Napi::CallbackInfo& info) {
+  int32_t id = ArgInt(info, 0);
+  auto* set = static_cast<ReaderSet*>(info.Env().GetInstanceData<AddonState>()->readers);
+  if (set == nullptr) return nullptr;
+  auto it = set->readers.find(id);
+  return it == set->readers.end() ? nullptr : it->second;
 }
 
-// reader_open(flags, namespace|null, directory|null, files|null, threshold): handle | -errno.
+// reader_open(flags, namespace|null, directory|null, files|null, threshold): id (> 0) | -errno.
 // The journal is opened on the reader's thread; an open error is every call's result.
 Napi::Value ReaderOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -576,28 +589,17 @@ Napi::Value ReaderOpen(const Napi::CallbackInfo& info) {
     return Errno(env, e);
   }
   raw->started = true;
-  Set(env)->readers.push_back(raw);
+  ReaderSet* set = Set(env);
+  raw->id = set->next_id++;
+  set->readers[raw->id] = raw;
   r.release();
-  return Napi::External<Reader>::New(env, raw, [](Napi::Env env, Reader* r) {
-    // Collected (closed or not): stop its thread if it still runs, then free it.
-    Shutdown(r);
-    ReaderSet* set = static_cast<ReaderSet*>(env.GetInstanceData<AddonState>()->readers);
-    if (set != nullptr && !set->torn_down) {
-      for (auto it = set->readers.begin(); it != set->readers.end(); ++it)
-        if (*it == r) {
-          set->readers.erase(it);
-          break;
-        }
-    }
-    if (r->wake >= 0) close(r->wake);
-    delete r;
-  });
+  return Napi::Number::New(env, raw->id);
 }
 
-// reader_call(handle, op, text|Buffer|null, a, b, c, d, only|null): Promise<value | -errno>
+// reader_call(id, op, text|Buffer|null, a, b, c, d, only|null): Promise<value | -errno>
 Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Reader* r = Unwrap(info);
+  Reader* r = Find(info);
   auto cmd = std::make_unique<Command>();
   cmd->op = ArgInt(info, 1);
   if (info[2].IsString()) cmd->text = info[2].As<Napi::String>().Utf8Value();
@@ -616,6 +618,10 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
   napi_deferred deferred;
   napi_value promise;
   if (napi_create_promise(env, &deferred, &promise) != napi_ok) throw Napi::Error::New(env, "napi_create_promise failed");
+  if (r == nullptr) {
+    napi_resolve_deferred(env, deferred, Errno(env, EBADF));
+    return Napi::Value(env, promise);
+  }
   {
     std::lock_guard<std::mutex> lock(r->mu);
     if (r->closing || r->joined) {
@@ -632,10 +638,10 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
   return Napi::Value(env, promise);
 }
 
-// reader_interrupt(handle): ends a pending wait (it resolves 3).
+// reader_interrupt(id): ends a pending wait (it resolves 3).
 Napi::Value ReaderInterrupt(const Napi::CallbackInfo& info) {
-  Reader* r = Unwrap(info);
-  if (!r->joined) Wake(r);
+  Reader* r = Find(info);
+  if (r != nullptr && !r->joined) Wake(r);
   return info.Env().Undefined();
 }
 

@@ -176,6 +176,19 @@ describeWith(JOURNALD_NEEDS, 'journal reader with a real journald', () => {
     expect(r.json.after).toEqual(r.json.before);
   });
 
+  it('readers dropped without close() stop their threads and close their files once collected', async () => {
+    const r = await j.exec(process.execPath, ['--expose-gc', RUN, `const fds = () => require('fs').readdirSync('/proc/self/fd').length;
+      const threads = () => require('fs').readdirSync('/proc/self/task').length;
+      await (async () => { const rd = new l.JournalReader(); await rd.next(); await rd.close(); })();
+      const before = [fds(), threads()];
+      const during = await (async () => { for (let i = 0; i < 20; i++) { const rd = new l.JournalReader(); await rd.next(); } return threads(); })();
+      for (let i = 0; i < 20 && threads() > before[1]; i++) { global.gc(); await new Promise((r) => setTimeout(r, 50)); }
+      out({ before, during, after: [fds(), threads()] });`], { env: { ...MODES.libsystemd }, timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.json.during).toBeGreaterThanOrEqual(r.json.before[1] + 20);
+    expect(r.json.after).toEqual(r.json.before);
+  });
+
   it('a follower through 50 rotations keeps receiving entries with fds flat', async () => {
     const t = tag('rotate');
     const follower = inJournal('libsystemd', `const fds = () => require('fs').readdirSync('/proc/self/fd').length;

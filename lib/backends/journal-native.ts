@@ -39,7 +39,7 @@ const KIND_ASCII = 0;
 const KIND_UTF8 = 1;
 const LEN_MASK = 0x3fffffff;
 
-/** Field names seen before, by their bytes' first 8 and length (most entries repeat the same few dozen). */
+/** Field names seen before (most entries repeat the same few dozen): one string each, used as property keys again and again. */
 const names = new Map<string, string>();
 
 /** Decodes one batch (layout: src/reader.cc AppendEntry). */
@@ -84,6 +84,9 @@ export function decodeBatch(buf: Buffer): JournalBatch {
   return { entries, end };
 }
 
+/** A reader dropped without close(): its thread is stopped and its files closed when it is collected. */
+const unclosed = new FinalizationRegistry<{ n: NativeBinding; h: ReaderHandle }>(({ n, h }) => void n.reader_call(h, Op.Close, null));
+
 export class NativeJournalSource implements JournalSource {
   readonly via = 'native';
   private readonly ready: Promise<number>;
@@ -97,6 +100,7 @@ export class NativeJournalSource implements JournalSource {
     private readonly h: ReaderHandle,
     filter: JournalFilter,
   ) {
+    unclosed.register(this, { n, h }, this);
     const ops = matchOperations({ ...filter, uid: process.getuid?.() ?? 0 });
     const calls = ops.map((o) => (o === DISJUNCTION ? this.call(Op.Disjunction) : o === CONJUNCTION ? this.call(Op.Conjunction) : this.call(Op.AddMatch, Buffer.from(o))));
     // The open's own error comes back on the first call.
@@ -106,7 +110,7 @@ export class NativeJournalSource implements JournalSource {
 
   static open(n: NativeBinding, open: JournalOpen, filter: JournalFilter): NativeJournalSource | number {
     const h = n.reader_open(open.flags, open.namespace ?? null, open.directory ?? null, open.files ?? null, open.dataThreshold);
-    if (typeof h === 'number') return h;
+    if (h < 0) return h;
     return new NativeJournalSource(n, h, filter);
   }
 
@@ -218,6 +222,7 @@ export class NativeJournalSource implements JournalSource {
   }
 
   async close(): Promise<number> {
+    unclosed.unregister(this);
     return (await this.call(Op.Close)) as number;
   }
 }
