@@ -33,6 +33,7 @@ describeWith({ linux: true }, 'libsystemd doctor: broken cases', () => {
       expect(d.check('backend')).toMatchObject({ status: 'WARN' });
       expect(d.check('backend').advice).toContain('NotifyAccess=all');
       expect(d.check('NOTIFY_SOCKET').advice).toContain('NotifyAccess=all');
+      expect(d.check('journal read').detail).toContain('journalctl -o export');
     } finally {
       rx.close();
     }

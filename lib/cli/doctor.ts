@@ -170,6 +170,25 @@ async function journaldCheck(): Promise<Check> {
   return { name: 'journald', status: 'OK', detail: `a probe entry was handed to journald (not read back: journalctl cannot read the journal here)` };
 }
 
+/** How journal.query reads, and whether this user may read the system journal. */
+function journalReadCheck(): Check {
+  const via = capabilities().journalRead === 'native' ? "native (libsystemd's reader, a thread per reader)" : 'journalctl -o export (libsystemd is not loaded)';
+  const uid = process.getuid?.() ?? 0;
+  let groups: string[] = [];
+  try {
+    groups = execFileSync('id', ['-Gn'], { encoding: 'utf8' }).trim().split(/\s+/);
+  } catch {
+    // no id(1): say nothing about groups
+  }
+  if (uid === 0 || groups.some((g) => g === 'systemd-journal' || g === 'adm' || g === 'wheel')) return { name: 'journal read', status: 'OK', detail: via };
+  return {
+    name: 'journal read',
+    status: 'INFO',
+    detail: `${via}; as uid ${uid} without the systemd-journal group, journal.query sees only this user's own entries`,
+    advice: 'To read the system journal (other units\' entries), add the user to the systemd-journal group (usermod -aG systemd-journal USER) or run as root.',
+  };
+}
+
 export async function doctor(): Promise<Check[]> {
   const symbols = capabilities().symbols;
   return [
@@ -181,6 +200,7 @@ export async function doctor(): Promise<Check[]> {
     watchdogCheck(),
     journalStreamCheck(),
     await journaldCheck(),
+    journalReadCheck(),
   ];
 }
 
