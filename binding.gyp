@@ -8,6 +8,7 @@
             "src/addon.cc",
             "src/common.cc",
             "src/daemon.cc",
+            "src/id128.cc",
             "src/journal.cc",
             "src/journal_queue.cc",
             "src/libsystemd.cc",

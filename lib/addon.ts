@@ -13,7 +13,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 8;
+export const BINDING_VERSION = 9;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -73,9 +73,14 @@ export interface NativeBinding {
   reader_call(reader: ReaderHandle, op: number, text: string | Buffer | null, a?: number, b?: number, c?: number, d?: number, only?: readonly string[] | null): Promise<unknown>;
   /** Ends a pending wait (it resolves 3). */
   reader_interrupt(reader: ReaderHandle): void;
+  // ids and the unit of a process (id128.cc)
+  /** kind 0 machine, 1 boot; app: 16 bytes for the app-specific id. 32 hex digits, or -errno. */
+  id128(kind: 0 | 1, app: Buffer | null): string | number;
+  /** kind 0 unit, 1 user unit, 2 slice: the name, or -errno (-ENODATA: not in one). */
+  pid_unit(pid: number, kind: 0 | 1 | 2): string | number;
   // libuv poll watcher (poll.cc)
-  /** A watcher id (> 0), or a negative uv error. */
-  poll_start(fd: number, writable: boolean, callback: (events: number) => void): number;
+  /** events: 1 readable, 2 writable, 8 prioritized (POLLPRI). A watcher id (> 0), or a negative uv error. */
+  poll_start(fd: number, events: number, callback: (events: number) => void): number;
   poll_stop(watcher: PollWatcher): void;
 }
 

@@ -79,4 +79,8 @@ export const E = {
   ECONNREFUSED: 111,
   EADDRNOTAVAIL: 99,
   EACCES: 13,
+  ENODATA: 61,
+  ENXIO: 6,
+  ENOMEDIUM: 123,
+  ESRCH: 3,
 } as const;

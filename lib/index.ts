@@ -14,6 +14,7 @@ export type { ActivatedListenOptions, ListenFdsOptions, NamedFd, IsSocketOptions
 export type { NotifyState, NotifyValue, NotifyOptions, FdStoreOptions, WatchdogOptions, StartWatchdogOptions, WatchdogHandle } from './notify';
 export type { JournalFields, JournalValue, JournalStats, JournalOptions, StreamOptions, PriorityName, JournalEntryFields, JournalFieldValue, JournalOpenOptions, JournalQueryOptions, JournalTime } from './journal';
 export type { Logger, LoggerOptions, LogMethod } from './logger';
+export type { CredentialOptions, IdOptions, UnitOf, IdleHandle, IdleOptions, MemoryPressureHandle, MemoryPressureOptions, ReloadHandle, ReloadOptions, ShutdownHandle, ShutdownOptions, ServiceErrorCode } from './service';
 
 export declare const backend: typeof import('./backends/select').backend;
 
@@ -68,6 +69,20 @@ export type JournalEntry = import('./journal').JournalEntry;
 
 export declare const createLogger: typeof import('./logger').createLogger;
 
+export declare const credential: typeof import('./service').credential;
+export declare const credentials: typeof import('./service').credentials;
+export declare const ServiceError: typeof import('./service').ServiceError;
+export declare const bootId: typeof import('./service').bootId;
+export declare const invocationId: typeof import('./service').invocationId;
+export declare const machineId: typeof import('./service').machineId;
+export declare const unitOf: typeof import('./service').unitOf;
+export declare const exitWhenIdle: typeof import('./service').exitWhenIdle;
+export declare const onMemoryPressure: typeof import('./service').onMemoryPressure;
+export declare const onReload: typeof import('./service').onReload;
+export declare const onShutdown: typeof import('./service').onShutdown;
+export type ServiceError = import('./service').ServiceError;
+
+
 /** Each area, loaded on first use. */
 const areas: Record<string, () => Record<string, unknown>> = {
   './backends/select': () => require('./backends/select'),
@@ -77,6 +92,7 @@ const areas: Record<string, () => Record<string, unknown>> = {
   './notify': () => require('./notify'),
   './journal': () => require('./journal'),
   './logger': () => require('./logger'),
+  './service': () => require('./service'),
 };
 const names: Record<string, string> = {
   backend: './backends/select',
@@ -120,6 +136,17 @@ const names: Record<string, string> = {
   JournalReader: './journal',
   JournalEntry: './journal',
   createLogger: './logger',
+  credential: './service',
+  credentials: './service',
+  ServiceError: './service',
+  bootId: './service',
+  invocationId: './service',
+  machineId: './service',
+  unitOf: './service',
+  exitWhenIdle: './service',
+  onMemoryPressure: './service',
+  onReload: './service',
+  onShutdown: './service',
 };
 // The first access loads the area and replaces the getter with the value itself: later
 // accesses (`l.journal.send(…)` in a loop) cost what a plain property costs.

@@ -9,12 +9,13 @@
 #include "journal_queue.h"
 #include "poll.h"
 #include "reader.h"
+#include "id128.h"
 #include "unix.h"
 
 namespace {
 
 // Bumped whenever an export's signature changes; lib/native.ts refuses any other value.
-constexpr int kBindingVersion = 8;
+constexpr int kBindingVersion = 9;
 
 // libsystemd_open(soname: string): string | null  null when loaded, else the dlopen error.
 //   The first call in the process decides (dlopen is process-wide); this env keeps the table.
@@ -48,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterUnix(env, exports);
   RegisterPoll(env, exports);
   RegisterReader(env, exports);
+  RegisterId128(env, exports);
   return exports;
 }
 

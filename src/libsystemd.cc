@@ -79,6 +79,13 @@ void DoOpen(const std::string& soname) {
       {"sd_journal_enumerate_fields", reinterpret_cast<void**>(&api.journal_enumerate_fields)},
       {"sd_journal_restart_fields", reinterpret_cast<void**>(&api.journal_restart_fields)},
       {"sd_journal_get_usage", reinterpret_cast<void**>(&api.journal_get_usage)},
+      {"sd_id128_get_machine", reinterpret_cast<void**>(&api.id128_get_machine)},
+      {"sd_id128_get_boot", reinterpret_cast<void**>(&api.id128_get_boot)},
+      {"sd_id128_get_machine_app_specific", reinterpret_cast<void**>(&api.id128_get_machine_app_specific)},
+      {"sd_id128_get_boot_app_specific", reinterpret_cast<void**>(&api.id128_get_boot_app_specific)},
+      {"sd_pid_get_unit", reinterpret_cast<void**>(&api.pid_get_unit)},
+      {"sd_pid_get_user_unit", reinterpret_cast<void**>(&api.pid_get_user_unit)},
+      {"sd_pid_get_slice", reinterpret_cast<void**>(&api.pid_get_slice)},
   };
   for (const Symbol& s : table) {
     *s.slot = dlsym(handle, s.name);

@@ -73,6 +73,14 @@ struct Api {
   int (*journal_enumerate_fields)(sd_journal* j, const char** field);
   void (*journal_restart_fields)(sd_journal* j);
   int (*journal_get_usage)(sd_journal* j, uint64_t* bytes);
+  // ids and the unit of a process (id128.cc)
+  int (*id128_get_machine)(sd_id128_t* ret);
+  int (*id128_get_boot)(sd_id128_t* ret);
+  int (*id128_get_machine_app_specific)(sd_id128_t app_id, sd_id128_t* ret);
+  int (*id128_get_boot_app_specific)(sd_id128_t app_id, sd_id128_t* ret);
+  int (*pid_get_unit)(pid_t pid, char** unit);
+  int (*pid_get_user_unit)(pid_t pid, char** unit);
+  int (*pid_get_slice)(pid_t pid, char** slice);
 };
 
 // Opens `soname` the first time it is called in the process; every later call (from any

@@ -77,13 +77,15 @@ void CleanupHook(napi_async_cleanup_hook_handle, void* arg) {
   Close(w);
 }
 
-// poll_start(fd: number, writable: boolean, callback: (events: number) => void): number
-//   a watcher id > 0 (pass it to poll_stop), or a negative uv error; the callback gets the uv
-//   events (1 readable, 2 writable) or a negative uv error. Throws only for wrong argument types.
+// poll_start(fd: number, events: number, callback: (events: number) => void): number
+//   events: uv's bits (1 readable, 2 writable, 8 prioritized: POLLPRI, e.g. a PSI trigger).
+//   A watcher id > 0 (pass it to poll_stop), or a negative uv error; the callback gets the uv
+//   events that fired or a negative uv error. Throws only for wrong argument types.
 Napi::Value PollStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0);
-  bool writable = ArgBool(info, 1);
+  int events = ArgInt(info, 1) & (UV_READABLE | UV_WRITABLE | UV_PRIORITIZED);
+  if (events == 0) return Napi::Number::New(env, UV_EINVAL);
   if (!info[2].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw Napi::Error::New(env, "no event loop");
@@ -94,7 +96,7 @@ Napi::Value PollStart(const Napi::CallbackInfo& info) {
   w->env = env;
   w->callback = Napi::Persistent(info[2].As<Napi::Function>());
   w->active = true;
-  uv_poll_start(&w->handle, writable ? UV_WRITABLE : UV_READABLE, OnEvent);
+  uv_poll_start(&w->handle, events, OnEvent);
   Watcher* raw = w.release();
   napi_add_async_cleanup_hook(env, CleanupHook, raw, &raw->hook);
   // JavaScript only holds an id: lifetime is managed by poll_stop / the cleanup hook.

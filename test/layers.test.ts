@@ -2,7 +2,8 @@
  * The seam, checked on every run by reading the imports of lib/:
  *   errors.ts and protocol/ are the floor: they import nothing of ours above them;
  *   addon.ts sits on the floor; backends/ on the addon and the floor, never on a public area;
- *   public areas (activation, notify, journal/, loggers, compat/, cli/, capabilities, index)
+ *   public areas (activation, notify, journal/, service/, loggers, compat/, cli/, capabilities, and
+ *   index, the entry above them all)
  *   reach a backend only through backends/contract and backends/select, and never the addon;
  *   no import cycle between these units;
  * and the knowledge written once: one priority table, one list of LISTEN_* variables, one
@@ -44,11 +45,13 @@ const FOLDERS = new Set([...SOURCES.keys()].filter((m) => m.includes('/')).map((
 /** The unit a module belongs to: its folder (lib/cli.ts, the entry of cli/, belongs to cli/), or `public` for the other top-level areas. */
 function unit(mod: string): string {
   if (mod === 'errors' || mod === 'addon') return mod;
+  // The package's entry sits above every area (nothing imports it).
+  if (mod === 'index') return 'entry';
   if (!mod.includes('/')) return FOLDERS.has(mod) ? mod : 'public';
   return mod.split('/')[0]!;
 }
 
-const PUBLIC_UNITS = new Set(['public', 'journal', 'compat', 'cli']);
+const PUBLIC_UNITS = new Set(['public', 'journal', 'compat', 'cli', 'service', 'entry']);
 const ALLOWED: Record<string, (target: string) => boolean> = {
   errors: () => false,
   protocol: (t) => unit(t) === 'protocol' || t === 'errors',

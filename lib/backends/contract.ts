@@ -68,7 +68,7 @@ export interface JournalSink {
   configure(options: Partial<JournalQueueOptions>): void;
 }
 
-/** The system calls `libsystemd run` needs, where the addon provides them (not on the node transport). */
+/** The system calls `libsystemd run` and the service toolkit need, where the addon provides them (not on the node transport). */
 export interface SocketCalls {
   /** An AF_UNIX socket (SOCK_STREAM or SOCK_DGRAM), close-on-exec: the fd or -errno. */
   unixSocket(type: number, nonblocking: boolean): number;
@@ -80,8 +80,8 @@ export interface SocketCalls {
   /** One datagram without waiting (-EAGAIN when none is there): data, fds, sender pid/uid/gid, truncated. */
   recvmsg(fd: number, maxBytes: number): [Buffer, number[], number, number, number, boolean] | number;
   close(fd: number): number;
-  /** Calls `callback` on the event loop whenever `fd` is readable: a watcher id (> 0) or -errno. */
-  watch(fd: number, callback: () => void): number;
+  /** Calls `callback` on the event loop whenever `fd` is readable (or has `events`: 8 = POLLPRI): a watcher id (> 0) or -errno. */
+  watch(fd: number, callback: () => void, events?: number): number;
   unwatch(watcher: number): void;
 }
 
@@ -191,6 +191,11 @@ export interface Backend {
   readonly journalRead: 'native' | 'journalctl';
   /** Opens a journal for reading (the filter applied), or -errno. */
   openJournal(open: JournalOpen, filter: JournalFilter): JournalSource | number;
+
+  /** sd_id128_get_machine/_boot (kind 0/1), app-specific when `app` (16 bytes) is given: 32 hex digits, or -errno. */
+  id128(kind: 0 | 1, app: Buffer | null): string | number;
+  /** sd_pid_get_unit / _user_unit / _slice (kind 0/1/2): the name, or -errno (-ENODATA: none). */
+  pidUnit(pid: number, kind: 0 | 1 | 2): string | number;
 
   /** The sd_* symbols that resolved from libsystemd.so.0 (empty on the js backend). */
   symbols(): readonly string[];

@@ -3,11 +3,12 @@
  * v252 result for result (the parity tests hold it to that), over the addon's system calls
  * (`native` transport: libsystemd.so.0 is absent) or pure Node (`node`: no addon).
  */
-import { existsSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { NativeBinding } from '../addon';
 import { E } from '../errors';
 import { STDOUT_SOCKET, streamHeader } from '../protocol/journal';
+import { appSpecific, cgroupPath, cgroupUnits } from '../protocol/id128';
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SOCK_STREAM } from '../protocol/linux';
 import { LISTEN_FDS_START, namesForFds, parseListenFdNames, parseListenFds, parseWatchdog, WATCHDOG_VARIABLES } from '../protocol/listen';
 import type { Backend, JournalSink } from './contract';
@@ -15,7 +16,7 @@ import { journalDatagramSender } from './journal-datagram';
 import { connectStream, JournalTextSink } from './journal-text';
 import { JournalctlSource } from './journalctl';
 import { datagramNotifier, helperNotifier } from './notifier';
-import { access, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
+import { access, errnoOf, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
 
 const env = process.env;
 
@@ -161,6 +162,30 @@ export function createJsBackend(t: SystemCalls): Backend {
     },
     journalRead: 'journalctl',
     openJournal: (open, filter) => new JournalctlSource(open, filter),
+    id128(kind, app) {
+      let id: string;
+      try {
+        id = kind === 0 ? readFileSync('/etc/machine-id', 'latin1').trim() : readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim().replace(/-/g, '');
+      } catch (err) {
+        return errnoOf(err);
+      }
+      // An empty or "uninitialized" /etc/machine-id (first boot) is no id: libsystemd says ENOMEDIUM.
+      if (!/^[0-9a-f]{32}$/.test(id)) return -E.ENOMEDIUM;
+      return app ? appSpecific(Buffer.from(id, 'hex'), app) : id;
+    },
+    pidUnit(pid, kind) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${pid === 0 ? 'self' : pid}/cgroup`, 'latin1');
+      } catch (err) {
+        return errnoOf(err);
+      }
+      const path = cgroupPath(text);
+      if (path === undefined) return -E.ENODATA;
+      const u = cgroupUnits(path);
+      const v = kind === 0 ? u.unit : kind === 1 ? u.userUnit : u.slice;
+      return v ?? -E.ENODATA;
+    },
     symbols: () => [],
     sockets: n ? socketCalls(n) : undefined,
 

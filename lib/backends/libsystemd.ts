@@ -51,6 +51,8 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     openJournal(open, filter) {
       return this.journalRead === 'native' ? NativeJournalSource.open(n, open, filter) : new JournalctlSource(open, filter);
     },
+    id128: (kind, app) => n.id128(kind, app),
+    pidUnit: (pid, kind) => n.pid_unit(pid, kind),
     symbols: () => (symbols ??= Object.freeze(n.libsystemd_symbols())),
     sockets: socketCalls(n),
   } satisfies Backend;

@@ -118,7 +118,7 @@ export function socketCalls(n: NativeBinding): SocketCalls {
     setsockoptInt: (fd, level, name, value) => n.setsockopt_int(fd, level, name, value),
     recvmsg: (fd, maxBytes) => n.unix_recvmsg(fd, maxBytes),
     close: (fd) => n.close(fd),
-    watch: (fd, callback) => n.poll_start(fd, false, () => callback()),
+    watch: (fd, callback, events = 1) => n.poll_start(fd, events, () => callback()),
     unwatch: (watcher) => n.poll_stop(watcher),
   };
 }

@@ -364,6 +364,11 @@ cmd_stage2() {
     pivot_root . mnt
     cd /
     umount -l /mnt
+    # Shared inside the container, as on a booted host (and as nspawn does): the service
+    # manager's sub-processes mount into /run (credentials: ramfs moved onto
+    # /run/credentials/UNIT in a forked mount namespace) and rely on propagation back to PID 1's
+    # namespace. Every mount here was made private above, so the new peer groups are ours alone.
+    mount --make-rshared /
     mkdir -p /run/host && echo real-systemd > /run/host/container-manager
 
     # ---- guard: never exec systemd unless the isolation is really in place
