@@ -5,7 +5,8 @@
  * ready failing after --ready-timeout, --lazy and --accept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,11 @@ class Run {
       if (Date.now() > deadline) throw new Error(`no ${what} event; got ${JSON.stringify(this.events.map((e) => e.event))}\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Sends a signal to the supervisor (by its pid). */
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
   }
 
   /** SIGTERM (forwarded to the command), then the supervisor's exit code; SIGKILL after 10 s. */
@@ -174,5 +180,28 @@ describeWith({ linux: true }, 'libsystemd run', () => {
     const r = await run(process.execPath, [CLI, 'run', '--notify', '--', 'true'], { env: { LIBSYSTEMD_FORCE_JS: '1', LIBSYSTEMD_REQUIRE_NATIVE: undefined } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the native addon is not loaded');
+  });
+
+  it('--reload-signal, --credential and --memory-pressure drive the toolkit example as systemd would', async () => {
+    const token = join(dir, 'token');
+    const greeting = join(dir, 'greeting');
+    writeFileSync(token, 'tok\u0001en');
+    writeFileSync(greeting, 'hello');
+    const p = port();
+    const r = start(['--listen', String(p), '--notify', '--reload-signal', 'SIGHUP', '--credential', `api-token=${token}`, '--memory-pressure', '--', process.execPath, join(ROOT, 'examples', 'service-toolkit', 'server.js')], { GREETING_FILE: greeting });
+    await r.waitFor((e) => e.event === 'ready', 'ready');
+    const first = await httpJson({ port: p });
+    expect(first).toMatchObject({ greeting: 'hello', token: createHash('sha256').update('tok\u0001en').digest('hex').slice(0, 16), reloads: 0 });
+    expect(first.invocation).toMatch(/^[0-9a-f]{32}$/);
+    expect((await r.waitFor((e) => e.event === 'memory-pressure-watch', 'memory-pressure-watch')).trigger).toBe('some 200000 2000000');
+    writeFileSync(greeting, 'bonjour');
+    r.signal('SIGHUP');
+    await r.waitFor((e) => e.event === 'reloading', 'reloading');
+    expect(await r.waitFor((e) => e.event === 'reloaded', 'reloaded')).toMatchObject({ status: 'serving; reloaded 1 time(s)' });
+    expect(await httpJson({ port: p })).toMatchObject({ greeting: 'bonjour', reloads: 1 });
+    r.signal('SIGUSR2');
+    expect(await r.waitFor((e) => e.event === 'memory-pressure', 'memory-pressure')).toMatchObject({ sent: 1 });
+    expect(await r.stop()).toBe(0);
+    expect(r.events.map((e) => e.event)).toContain('stopping');
   });
 });

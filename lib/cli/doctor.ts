@@ -9,6 +9,7 @@ import { listenFdsWithNames, isSocket } from '../activation';
 import { capabilities } from '../capabilities';
 import { journal } from '../journal';
 import { booted, watchdogUsec } from '../notify';
+import { credentials, invocationId, unitOf } from '../service';
 import { backend } from '../backends/select';
 import { fdIsJournal, JOURNAL_SOCKET, STDOUT_SOCKET } from '../protocol/journal';
 import { notifyAddress } from '../protocol/notify';
@@ -189,6 +190,41 @@ function journalReadCheck(): Check {
   };
 }
 
+/** The service toolkit's view: the unit, credentials, memory pressure, reload readiness. */
+function serviceChecks(): Check[] {
+  const out: Check[] = [];
+  let unit: string | undefined;
+  try {
+    const u = unitOf();
+    unit = u.unit;
+    let inv: string | undefined;
+    try {
+      inv = invocationId();
+    } catch (err) {
+      out.push({ name: 'INVOCATION_ID', status: 'WARN', detail: errorText(err), advice: 'INVOCATION_ID is set by systemd; do not set it by hand.' });
+    }
+    out.push({ name: 'unit', status: 'INFO', detail: `${u.unit ?? 'not in a unit'}${u.userUnit ? ` (user unit ${u.userUnit})` : ''}, slice ${u.slice ?? '-'}${inv ? `, invocation ${inv}` : ''}` });
+  } catch (err) {
+    out.push({ name: 'unit', status: 'INFO', detail: `unknown: ${errorText(err)}` });
+  }
+  try {
+    const names = credentials();
+    out.push(process.env.CREDENTIALS_DIRECTORY
+      ? { name: 'credentials', status: 'OK', detail: `${process.env.CREDENTIALS_DIRECTORY}: ${names.length ? names.join(', ') : 'empty'}` }
+      : { name: 'credentials', status: 'INFO', detail: 'none ($CREDENTIALS_DIRECTORY is unset)', advice: 'credential(NAME) reads what LoadCredential=NAME:/path or SetCredential=NAME:value in the unit passes.' });
+  } catch (err) {
+    out.push({ name: 'credentials', status: 'FAIL', detail: errorText(err), advice: 'The credentials directory exists but cannot be read by this user.' });
+  }
+  const watch = process.env.MEMORY_PRESSURE_WATCH;
+  out.push(watch && watch !== '/dev/null'
+    ? { name: 'memory pressure', status: 'OK', detail: `MEMORY_PRESSURE_WATCH=${watch}${process.env.MEMORY_PRESSURE_WRITE ? ` trigger ${Buffer.from(process.env.MEMORY_PRESSURE_WRITE, 'base64').toString('latin1').replace(/\0+$/, '')}` : ''}` }
+    : { name: 'memory pressure', status: 'INFO', detail: watch === '/dev/null' ? 'turned off by the unit (MemoryPressureWatch=off)' : 'not watched (MEMORY_PRESSURE_WATCH is unset: systemd 254+ sets it)', advice: 'onMemoryPressure() works where systemd passes MEMORY_PRESSURE_WATCH (254+, MemoryPressureWatch=auto with memory accounting, or =on).' });
+  out.push(process.env.NOTIFY_SOCKET
+    ? { name: 'reload', status: 'OK', detail: `onReload() can report RELOADING=1/READY=1${unit ? ` to ${unit}` : ''}` }
+    : { name: 'reload', status: 'INFO', detail: 'no NOTIFY_SOCKET: systemctl reload cannot follow a reload', advice: 'Use Type=notify-reload (systemd 253+; libsystemd unit --reload picks it) or Type=notify with ExecReload=/bin/kill -HUP $MAINPID.' });
+  return out;
+}
+
 export async function doctor(): Promise<Check[]> {
   const symbols = capabilities().symbols;
   return [
@@ -201,6 +237,7 @@ export async function doctor(): Promise<Check[]> {
     journalStreamCheck(),
     await journaldCheck(),
     journalReadCheck(),
+    ...serviceChecks(),
   ];
 }
 

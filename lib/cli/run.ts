@@ -6,9 +6,10 @@
  * that hand stored fds (FDSTORE=1) back, and signals forwarded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LISTEN_VARIABLES, WATCHDOG_VARIABLES } from '../protocol/listen';
 import { parseListens, type ListenSpec } from './listen';
@@ -24,6 +25,12 @@ export interface RunOptions {
   restart: 'no' | 'on-failure' | 'always';
   json: boolean;
   command: string[];
+  /** --reload-signal: the signal a SIGHUP to `run` is forwarded as (the service's onReload signal). */
+  reloadSignal?: NodeJS.Signals;
+  /** --credential NAME=FILE: files given to the command as credentials. */
+  credentials: { name: string; file: string }[];
+  /** --memory-pressure: a MEMORY_PRESSURE_WATCH socket; SIGUSR2 to `run` sends a pressure event. */
+  memoryPressure: boolean;
 }
 
 export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
@@ -39,6 +46,12 @@ export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
   --ready-timeout TIME   fail when READY=1 has not come (like TimeoutStartSec=)
   --watchdog TIME        WATCHDOG_USEC; SIGABRT when the pings stop (like WatchdogSec=)
   --restart POLICY       no, on-failure or always; stored fds (FDSTORE=1) are handed back
+  --reload-signal SIG    a SIGHUP to run is forwarded as SIG (what the service's onReload() waits
+                         for; e.g. SIGHUP); RELOADING=1 … READY=1 are shown as reloading/reloaded
+  --credential NAME=FILE give FILE to the command as credential NAME ($CREDENTIALS_DIRECTORY, as
+                         LoadCredential=; repeatable)
+  --memory-pressure      a MEMORY_PRESSURE_WATCH socket for onMemoryPressure(); each SIGUSR2 to
+                         run sends one pressure event
   --json                 one JSON event per line on stdout (the command's stdout goes to stderr)
   --help                 this text
 TIME: 500ms, 2s, 1min, or seconds.`;
@@ -53,7 +66,7 @@ export function parseTime(v: string, flag: string): number {
 export function parseRunArgs(argv: readonly string[]): RunOptions {
   const listen: string[] = [];
   const fdnames: string[] = [];
-  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [] };
+  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [], credentials: [], memoryPressure: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`${flag} needs a value`);
@@ -82,6 +95,21 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
         break;
       }
       case '--json': o.json = true; break;
+      case '--reload-signal': {
+        const v = value(i++, a);
+        if (!/^SIG[A-Z0-9]+$/.test(v) || !(v in constants.signals) || v === 'SIGKILL' || v === 'SIGSTOP') throw new Error(`--reload-signal ${v}: a signal name such as SIGHUP or SIGUSR1`);
+        o.reloadSignal = v as NodeJS.Signals;
+        break;
+      }
+      case '--credential': {
+        const v = value(i++, a);
+        const eq = v.indexOf('=');
+        const name = eq > 0 ? v.slice(0, eq) : '';
+        if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..' || eq === v.length - 1) throw new Error(`--credential ${v}: NAME=FILE`);
+        o.credentials.push({ name, file: v.slice(eq + 1) });
+        break;
+      }
+      case '--memory-pressure': o.memoryPressure = true; break;
       default:
         if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
         o.command = argv.slice(i) as string[];
@@ -119,6 +147,9 @@ export class Supervisor {
   private startedAt = 0;
   private acceptServer: import('node:net').Server | undefined;
   private ready = false;
+  private reloading = false;
+  private credentialsDir: string | undefined;
+  private pressure: { path: string; server: import('node:net').Server; clients: Set<Socket> } | undefined;
   private result = 'success';
   private stopping = false;
   private done!: (code: number) => void;
@@ -148,7 +179,16 @@ export class Supervisor {
       // The fd the command gets (3, 4, …), not this process's own.
       this.emit('listen', { address: l.address, fd: 3 + i, name: l.name });
     });
-    if (this.o.notify || this.o.watchdogMs !== undefined) this.openNotifySocket();
+    if (this.o.notify || this.o.watchdogMs !== undefined || this.o.reloadSignal) this.openNotifySocket();
+    if (this.o.credentials.length) this.writeCredentials();
+    if (this.o.memoryPressure) this.openMemoryPressure();
+    if (this.o.reloadSignal) {
+      const sig = this.o.reloadSignal;
+      process.on('SIGHUP', () => {
+        this.emit('reload', { signal: sig });
+        if (this.child && this.child.exitCode === null) this.child.kill(sig);
+      });
+    }
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
         this.stopping = true;
@@ -170,6 +210,37 @@ export class Supervisor {
     this.notifyFd = fd;
     this.notifyWatch = this.n.watch(fd, () => this.readNotify(), 'the notify socket');
     this.emit('notify-socket', { path: this.notifyPath });
+  }
+
+  /** --credential: a private directory (0700, files 0400) the command finds in $CREDENTIALS_DIRECTORY. */
+  private writeCredentials(): void {
+    this.credentialsDir = mkdtempSync(join(tmpdir(), 'libsystemd-run-creds-'));
+    for (const c of this.o.credentials) {
+      const target = join(this.credentialsDir, c.name);
+      writeFileSync(target, readFileSync(c.file), { mode: 0o400 });
+    }
+    chmodSync(this.credentialsDir, 0o500);
+    this.emit('credentials', { directory: this.credentialsDir, names: this.o.credentials.map((c) => c.name) });
+  }
+
+  /** --memory-pressure: the socket protocol of MEMORY_PRESSURE_WATCH; SIGUSR2 sends an event. */
+  private openMemoryPressure(): void {
+    const dir = this.notifyDir ?? (this.notifyDir = mkdtempSync(join(tmpdir(), 'libsystemd-run-')));
+    const path = join(dir, 'memory-pressure');
+    const clients = new Set<Socket>();
+    const server = createServer((c) => {
+      clients.add(c);
+      c.on('close', () => clients.delete(c));
+      c.once('data', (d) => this.emit('memory-pressure-watch', { trigger: d.toString('latin1').replace(/\0+$/, '') }));
+      c.on('error', () => clients.delete(c));
+    });
+    server.listen(path);
+    server.unref();
+    this.pressure = { path, server, clients };
+    process.on('SIGUSR2', () => {
+      for (const c of clients) c.write('!');
+      this.emit('memory-pressure', { sent: clients.size });
+    });
   }
 
   /** --lazy: starts the command when the first connection or datagram waits on any socket. */
@@ -209,6 +280,18 @@ export class Supervisor {
       exports.push('LISTEN_PID');
     }
     if (this.notifyPath) env.NOTIFY_SOCKET = this.notifyPath;
+    // As systemd: a fresh invocation id per start; LISTEN_PIDFDID (systemd 258) is never passed on,
+    // since the child's pidfd id is not this process's to know: a stale one would hide the fds.
+    env.INVOCATION_ID = randomBytes(16).toString('hex');
+    if (this.credentialsDir) env.CREDENTIALS_DIRECTORY = this.credentialsDir;
+    else delete env.CREDENTIALS_DIRECTORY;
+    if (this.pressure) {
+      env.MEMORY_PRESSURE_WATCH = this.pressure.path;
+      env.MEMORY_PRESSURE_WRITE = Buffer.from('some 200000 2000000\0').toString('base64');
+    } else {
+      delete env.MEMORY_PRESSURE_WATCH;
+      delete env.MEMORY_PRESSURE_WRITE;
+    }
     if (this.watchdogMs !== undefined) {
       env.WATCHDOG_USEC = String(this.watchdogMs * 1000);
       exports.push('WATCHDOG_PID');
@@ -262,13 +345,20 @@ export class Supervisor {
     if (flag('BARRIER')) this.emit('barrier');
     const status = get('STATUS');
     if (status !== undefined) this.emit('status', { text: status });
+    if (flag('READY') && this.reloading) {
+      this.reloading = false;
+      this.emit('reloaded', { pid, ...(status !== undefined ? { status } : {}) });
+    }
     if (flag('READY') && !this.ready) {
       this.ready = true;
       if (this.readyTimer) clearTimeout(this.readyTimer);
       this.emit('ready', { pid, afterMs: Date.now() - this.startedAt });
       this.armWatchdog();
     }
-    if (flag('RELOADING')) this.emit('reloading', { monotonicUsec: get('MONOTONIC_USEC') });
+    if (flag('RELOADING')) {
+      this.reloading = true;
+      this.emit('reloading', { monotonicUsec: get('MONOTONIC_USEC') });
+    }
     if (flag('STOPPING')) this.emit('stopping');
     if (flag('WATCHDOG')) {
       this.emit('watchdog');
@@ -330,6 +420,11 @@ export class Supervisor {
     if (this.notifyWatch) this.n.unwatch(this.notifyWatch);
     this.notifyWatch = undefined;
     if (this.notifyDir) rmSync(this.notifyDir, { recursive: true, force: true });
+    if (this.credentialsDir) {
+      chmodSync(this.credentialsDir, 0o700);
+      rmSync(this.credentialsDir, { recursive: true, force: true });
+    }
+    this.pressure?.server.close();
     this.done(code);
   }
 }

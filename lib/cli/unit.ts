@@ -31,6 +31,19 @@ export interface UnitOptions {
   notes: string[];
   /** PrivateTmp=yes can be set (the app is not under /tmp or /var/tmp). */
   privateTmp: boolean;
+  /** --reload: reloads with onReload() (Type=notify-reload on systemd 253+, else Type=notify + ExecReload=). */
+  reload: boolean;
+  /** --credential NAME[:PATH]: LoadCredential= lines. */
+  credentials: string[];
+  /** The systemd version the units are for (for Type=notify-reload), 0 when unknown. */
+  systemdVersion: number;
+}
+
+/** The version of the systemd on this machine (`systemctl --version`), 0 when there is none. */
+function localSystemdVersion(): number {
+  const r = spawnSync('systemctl', ['--version'], { encoding: 'utf8' });
+  const m = /^systemd (\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : 0;
 }
 
 /** Restart= values systemd accepts. */
@@ -46,6 +59,11 @@ export const UNIT_USAGE = `libsystemd unit --exec FILE|'COMMAND LINE' [options]
                          /run/app.sock, udp:8125; NAME is its FileDescriptorName= (default: http
                          for the first, socket2, socket3… for the others, as libsystemd run)
   --notify               Type=notify: the service calls ready() when it is up
+  --reload               systemctl reload runs onReload(): Type=notify-reload (systemd 253+) or
+                         Type=notify with ExecReload=kill -HUP (older, decided by this machine's systemd)
+  --credential NAME[:PATH]
+                         LoadCredential=NAME:PATH (repeatable); without PATH, systemd looks in
+                         /etc/credstore and /run/credstore; the service reads it with credential(NAME)
   --watchdog TIME        WatchdogSec= (e.g. 10s): call startWatchdog() in the service
   --restart POLICY       Restart= (default on-failure): ${RESTART_VALUES.join(', ')}
   --dynamic-user         run as a transient user (DynamicUser=yes)
@@ -57,7 +75,7 @@ export const UNIT_USAGE = `libsystemd unit --exec FILE|'COMMAND LINE' [options]
   --help                 this text`;
 
 export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd()): UnitOptions {
-  const o: UnitOptions = { name: '', exec: '', args: [], user: false, listen: [], notify: false, restart: 'on-failure', dynamicUser: false, env: [], print: false, command: [], workdir: cwd, notes: [], privateTmp: true };
+  const o: UnitOptions = { name: '', exec: '', args: [], user: false, listen: [], notify: false, restart: 'on-failure', dynamicUser: false, env: [], print: false, command: [], workdir: cwd, notes: [], privateTmp: true, reload: false, credentials: [], systemdVersion: 0 };
   const listen: string[] = [];
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
@@ -73,6 +91,8 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
       case '--user': o.user = true; break;
       case '--listen': listen.push(value(i++, a)); break;
       case '--notify': o.notify = true; break;
+      case '--reload': o.reload = true; break;
+      case '--credential': o.credentials.push(value(i++, a)); break;
       case '--watchdog': o.watchdog = value(i++, a); break;
       case '--restart': o.restart = value(i++, a); break;
       case '--dynamic-user': o.dynamicUser = true; break;
@@ -90,6 +110,15 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
   if (o.user && (o.dynamicUser || o.runAs)) throw new Error('a --user unit runs as that user: --dynamic-user and --run-as do not apply');
   if (o.watchdog !== undefined && !/^\d+(\.\d+)?(us|ms|s|min|h)?$/.test(o.watchdog)) throw new Error(`--watchdog ${o.watchdog}: a time such as 10s or 500ms`);
   for (const e of o.env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw new Error(`--env ${e}: KEY=VALUE`);
+  for (const c of o.credentials) {
+    const [name, path] = [c.split(':')[0]!, c.includes(':') ? c.slice(c.indexOf(':') + 1) : undefined];
+    if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..') throw new Error(`--credential ${c}: NAME (letters, digits, _.@-) or NAME:/absolute/path`);
+    if (path !== undefined && !path.startsWith('/')) throw new Error(`--credential ${c}: the PATH must be absolute`);
+  }
+  if (o.reload) {
+    o.systemdVersion = localSystemdVersion();
+    o.notes.push(o.systemdVersion >= 253 ? `--reload: Type=notify-reload (systemd ${o.systemdVersion})` : `--reload: Type=notify with ExecReload=/bin/kill -HUP $MAINPID (systemd ${o.systemdVersion || 'unknown'} has no Type=notify-reload; it came in 253)`);
+  }
   o.listen = parseListens(listen);
   if (o.runAs !== undefined && spawnSync('id', ['-u', o.runAs], { stdio: 'ignore' }).status !== 0) throw new Error(`--run-as ${o.runAs}: no such user on this machine`);
   const script = resolveExec(o, cwd);
@@ -252,8 +281,11 @@ function serviceUnit(o: UnitOptions, sockets: string[]): string {
   const lines = ['[Unit]', `Description=${o.description ?? `${o.name} (Node.js)`}`];
   if (sockets.length) lines.push(`Requires=${sockets.join(' ')}`, `After=${sockets.join(' ')}`);
   else if (!o.user) lines.push('After=network.target');
-  lines.push('', '[Service]', `Type=${o.notify ? 'notify' : 'simple'}`);
+  const notifyReload = o.reload && o.systemdVersion >= 253;
+  lines.push('', '[Service]', `Type=${notifyReload ? 'notify-reload' : o.notify || o.reload ? 'notify' : 'simple'}`);
   lines.push(`ExecStart=${o.command.map(word).join(' ')}`);
+  if (o.reload && !notifyReload) lines.push('ExecReload=/bin/kill -HUP $MAINPID');
+  for (const c of o.credentials) lines.push(`LoadCredential=${c}`);
   lines.push(`WorkingDirectory=${o.workdir}`);
   lines.push('Environment=NODE_ENV=production', ...o.env.map((e) => `Environment=${word(e)}`));
   lines.push(`Restart=${o.restart}`, 'RestartSec=1s');
