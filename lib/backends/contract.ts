@@ -19,6 +19,7 @@
  */
 import type { Socket } from 'node:net';
 import type { JournalEntry, JournalFieldValue } from '../protocol/journal-entry';
+import type { MatchGroups } from '../protocol/journal-match';
 
 export type BackendKind = 'libsystemd' | 'js';
 /** `native`: the addon's system calls are available. `node`: pure Node only. */
@@ -96,18 +97,8 @@ export interface JournalOpen {
   readonly dataThreshold: number;
 }
 
-/** Which entries a reader gives: ANDed groups as journalctl builds them. */
-export interface JournalFilter {
-  /** Raw matches (`FIELD=value`), `+` for a disjunction, as journalctl's arguments. */
-  readonly matches: readonly string[];
-  readonly units: readonly string[];
-  readonly userUnits: readonly string[];
-  readonly identifiers: readonly string[];
-  /** The highest priority kept (0-7). */
-  readonly priority?: number;
-  /** A boot id (32 hex digits). */
-  readonly boot?: string;
-}
+/** Which entries a reader gives: journalctl's groups, ANDed (protocol/journal-match.ts); the uid of user units is the caller's. */
+export type JournalFilter = Omit<MatchGroups, 'uid'>;
 
 /** Where the next read starts. */
 export type JournalSeek =

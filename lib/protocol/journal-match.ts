@@ -11,11 +11,14 @@ export const CONJUNCTION = '&&';
 const COREDUMP = 'MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1';
 
 export interface MatchGroups {
+  /** Raw matches (`FIELD=value`), `+` for a disjunction, as journalctl's arguments. */
   readonly matches: readonly string[];
   readonly units: readonly string[];
   readonly userUnits: readonly string[];
   readonly identifiers: readonly string[];
+  /** The highest priority kept (0-7). */
   readonly priority?: number;
+  /** A boot id (32 hex digits). */
   readonly boot?: string;
   /** The uid whose user units are meant (journalctl --user-unit: the caller's). */
   readonly uid: number;
