@@ -62,10 +62,10 @@ export declare const NOTIFY_MAX_FDS: typeof import('./notify').NOTIFY_MAX_FDS;
 
 export declare const journal: typeof import('./journal').journal;
 export declare const PRIORITIES: typeof import('./journal').PRIORITIES;
-export declare const JournalReader: typeof import('./journal').JournalReader;
-export type JournalReader = import('./journal').JournalReader;
-export declare const JournalEntry: typeof import('./journal').JournalEntry;
-export type JournalEntry = import('./journal').JournalEntry;
+export declare const JournalReader: typeof import('./journal/reader').JournalReader;
+export type JournalReader = import('./journal/reader').JournalReader;
+export declare const JournalEntry: typeof import('./journal/reader').JournalEntry;
+export type JournalEntry = import('./journal/reader').JournalEntry;
 
 export declare const createLogger: typeof import('./logger').createLogger;
 
@@ -91,6 +91,7 @@ const areas: Record<string, () => Record<string, unknown>> = {
   './activation': () => require('./activation'),
   './notify': () => require('./notify'),
   './journal': () => require('./journal'),
+  './journal/reader': () => require('./journal/reader'),
   './logger': () => require('./logger'),
   './service': () => require('./service'),
 };
@@ -133,8 +134,8 @@ const names: Record<string, string> = {
   NOTIFY_MAX_FDS: './notify',
   journal: './journal',
   PRIORITIES: './journal',
-  JournalReader: './journal',
-  JournalEntry: './journal',
+  JournalReader: './journal/reader',
+  JournalEntry: './journal/reader',
   createLogger: './logger',
   credential: './service',
   credentials: './service',

@@ -14,9 +14,11 @@ import { LISTEN_FDS_START, namesForFds, parseListenFdNames, parseListenFds, pars
 import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
 import { connectStream, JournalTextSink } from './journal-text';
-import { JournalctlSource } from './journalctl';
 import { datagramNotifier, helperNotifier } from './notifier';
 import { access, errnoOf, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
+
+// The readers are loaded when a journal is first read (most processes never read one).
+const journalctlReader = (): typeof import('./journalctl') => require('./journalctl') as typeof import('./journalctl');
 
 const env = process.env;
 
@@ -161,7 +163,7 @@ export function createJsBackend(t: SystemCalls): Backend {
       return existsSync(STDOUT_SOCKET) ? connectStream(identifier, priority, levelPrefix) : -E.ENOENT;
     },
     journalRead: 'journalctl',
-    openJournal: (open, filter) => new JournalctlSource(open, filter),
+    openJournal: (open, filter) => new (journalctlReader().JournalctlSource)(open, filter),
     id128(kind, app) {
       let id: string;
       try {

@@ -13,10 +13,12 @@ import type { NativeBinding } from '../addon';
 import { isUnixNotifySocket } from '../protocol/notify';
 import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
-import { NativeJournalSource } from './journal-native';
-import { JournalctlSource } from './journalctl';
 import { datagramNotifier } from './notifier';
 import { socketCalls, socketOnFd } from './os';
+
+// The readers are loaded when a journal is first read (most processes never read one).
+const nativeReader = (): typeof import('./journal-native') => require('./journal-native') as typeof import('./journal-native');
+const journalctlReader = (): typeof import('./journalctl') => require('./journalctl') as typeof import('./journalctl');
 
 export function createLibsystemdBackend(n: NativeBinding): Backend {
   const kept = datagramNotifier(n);
@@ -49,7 +51,7 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
       return this.symbols().includes('sd_journal_open') ? ('native' as const) : ('journalctl' as const);
     },
     openJournal(open, filter) {
-      return this.journalRead === 'native' ? NativeJournalSource.open(n, open, filter) : new JournalctlSource(open, filter);
+      return this.journalRead === 'native' ? nativeReader().NativeJournalSource.open(n, open, filter) : new (journalctlReader().JournalctlSource)(open, filter);
     },
     id128: (kind, app) => n.id128(kind, app),
     pidUnit: (pid, kind) => n.pid_unit(pid, kind),

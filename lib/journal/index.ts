@@ -10,12 +10,15 @@ import { impl } from '../backends/select';
 import { JOURNAL_QUEUE_DEFAULTS, type JournalQueueOptions, type JournalStats } from '../backends/contract';
 import { checkIdentifier, encodeFields, EntryWriter, fdIsJournal, invocationShortName, type JournalFields } from '../protocol/journal';
 import { toPriority, type PriorityName } from '../protocol/levels';
-import { follow, query } from './reader';
+import type { JournalEntry, JournalQueryOptions } from './reader';
 
 export type { JournalFields, JournalValue } from '../protocol/journal';
 export type { JournalStats } from '../backends/contract';
 export { PRIORITIES, toPriority, type PriorityName } from '../protocol/levels';
-export { JournalEntry, JournalReader, type JournalEntryFields, type JournalFieldValue, type JournalOpenOptions, type JournalQueryOptions, type JournalTime } from './reader';
+export type { JournalEntry, JournalReader, JournalEntryFields, JournalFieldValue, JournalOpenOptions, JournalQueryOptions, JournalTime } from './reader';
+
+// The reader is loaded on the first query (a process that only logs never compiles it).
+const reader = (): typeof import('./reader') => require('./reader') as typeof import('./reader');
 
 const writer = new EntryWriter();
 
@@ -149,9 +152,9 @@ export const journal = Object.freeze({
    * @throws TypeError `ERR_INVALID_ARG_*` for bad options, before anything is opened.
    * @throws SystemdError when the journal cannot be opened or read (e.g. `EACCES`).
    */
-  query,
+  query: (options?: JournalQueryOptions): AsyncIterable<JournalEntry> & AsyncIterator<JournalEntry> => reader().query(options),
   /** Like query(), then each new entry as it is written, until `options.signal` aborts or the loop ends. */
-  follow,
+  follow: (options?: JournalQueryOptions): AsyncIterable<JournalEntry> & AsyncIterator<JournalEntry> => reader().follow(options),
   configure(options: JournalOptions): void {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
     const next: Partial<JournalQueueOptions> = {};
