@@ -13,7 +13,7 @@ if (!existsSync(results)) {
   process.exit(0);
 }
 const rows = JSON.parse(readFileSync(results, 'utf8'));
-const order = ['Node.js', 'Bun', 'Deno', 'Node.js linux-arm64 (qemu-aarch64)', 'npm', 'pnpm', 'Yarn', 'glibc'];
+const order = ['Node.js', 'Bun', 'Deno', 'Node.js linux-arm64 (qemu-aarch64)', 'npm', 'pnpm', 'Yarn', 'glibc', 'systemd'];
 // The longest matching prefix decides ("Node.js linux-arm64 …" is not "Node.js").
 const rank = (r) => {
   let best = order.length;

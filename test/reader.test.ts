@@ -240,7 +240,13 @@ describeWith(JOURNALD_NEEDS, 'journal reader with a real journald', () => {
       out({ n, code, fresh, size: fs.statSync(copy).size });`);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.json.code).toBe('EIO');
+    // Before v255 the access faults (SIGBUS, contained: EIO); libsystemd may also notice the
+    // shorter file itself first (247 does, with a size check) and end the read. Either way the
+    // process lives on and a fresh reader works.
+    const libsystemdVersion = Number(/systemd (\d+)/.exec((await j.exec('journalctl', ['--version'])).stdout)?.[1] ?? 0);
+    console.log(`truncated journal file (systemd ${libsystemdVersion}): ${r.json.code ?? 'the read ended'} after ${r.json.n} entries`);
+    if (libsystemdVersion === 252) expect(r.json.code).toBe('EIO'); // checked: without the handler the process dies
+    else expect([undefined, 'EIO']).toContain(r.json.code);
     expect(r.json.n).toBeGreaterThanOrEqual(100);
     expect(r.json.fresh).toBe(3);
   }, 120_000);

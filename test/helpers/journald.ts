@@ -36,6 +36,9 @@ mount --make-rprivate /
 mount -t tmpfs -o mode=0755,size=$4 tmpfs /run
 mkdir -p /run/systemd/journal /run/log
 if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=2755,size=64m tmpfs /var/log/journal; fi
+# A root without a journald.conf (the real-systemd harness's /etc/systemd is a bare tmpfs): give
+# this namespace one to bind over.
+if [ ! -e /etc/systemd/journald.conf ]; then mount -t tmpfs -o mode=0755,size=1m tmpfs /etc/systemd; touch /etc/systemd/journald.conf; fi
 mount --bind "$1" /etc/systemd/journald.conf
 exec "$2"
 `;

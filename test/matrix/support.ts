@@ -15,15 +15,17 @@ const MIRROR = 'http://deb.debian.org/debian';
 /**
  * A minbase root of `suite` (debootstrap, Debian's packages), built once. `foreign`: only the
  * first stage (packages unpacked, nothing run): a sysroot for another architecture under qemu.
+ * `include`: more packages (with `systemd`, a root the real-systemd harness can boot).
  */
-export async function debianRoot(suite: string, arch = 'amd64'): Promise<string> {
-  const name = arch === 'amd64' ? suite : `${suite}-${arch}`;
+export async function debianRoot(suite: string, arch = 'amd64', include: readonly string[] = []): Promise<string> {
+  const name = `${arch === 'amd64' ? suite : `${suite}-${arch}`}${include.includes('systemd') ? '-systemd' : ''}`;
   const dir = join(ROOTS, name);
   if (existsSync(join(dir, '.libsystemd-complete'))) return dir;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(ROOTS, { recursive: true });
   const foreign = arch === 'amd64' ? [] : ['--foreign', `--arch=${arch}`];
-  const r = await run('debootstrap', ['--variant=minbase', ...foreign, suite, dir, MIRROR], { timeoutMs: 900_000 });
+  const extra = include.length ? [`--include=${include.join(',')}`] : [];
+  const r = await run('debootstrap', ['--variant=minbase', ...foreign, ...extra, suite, dir, MIRROR], { timeoutMs: 900_000 });
   if (r.code !== 0) throw new Error(`debootstrap ${suite} ${arch} failed: ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   writeFileSync(join(dir, '.libsystemd-complete'), `${new Date().toISOString()}\n`);
   return dir;

@@ -42,7 +42,9 @@ export class RealSystemd {
     const name = `libsystemd-test-${process.pid}-${++counter}`;
     const scratch = mkdtempSync(join(tmpdir(), 'libsystemd-sys-'));
     const s = new RealSystemd(name, scratch);
-    await s.sh(['start', '--lifetime', '900', '--bind-ro', `${CHECKOUT}:${CHECKOUT}`, '--bind-ro', `${CHECKOUT}:${UNIT_CHECKOUT}`, ...extra]);
+    // REAL_SYSTEMD_ROOT: boot that root's systemd instead of the host's (the systemd matrix).
+    const root = process.env.REAL_SYSTEMD_ROOT ? ['--root', process.env.REAL_SYSTEMD_ROOT] : [];
+    await s.sh(['start', '--lifetime', '900', ...root, '--bind-ro', `${CHECKOUT}:${CHECKOUT}`, '--bind-ro', `${CHECKOUT}:${UNIT_CHECKOUT}`, ...extra]);
     return s;
   }
 

@@ -18,6 +18,8 @@
 #       --bind-ro SRC[:DST]  same, read-only
 #       --tmpfs PATH       extra private tmpfs at PATH (PATH must exist on the host)
 #       --host-net         share the host network namespace (default: private netns, lo only)
+#       --root DIR         boot the systemd of the root filesystem in DIR (e.g. made with
+#                          debootstrap) instead of the host's /; bound read-only the same way
 #       --lifetime SEC     hard limit: the whole container is SIGKILLed after SEC (default 3600)
 #       --boot-timeout SEC (default 60)   --log-level LEVEL (systemd's, default info)
 #   real-systemd.sh [-n NAME] install UNITFILE...   copy unit files in, then daemon-reload
@@ -145,7 +147,7 @@ write_config() {
 # ----------------------------------------------------------------------------- start
 cmd_start() {
     local units=() enables=() allows=() binds=() tmpfss=() hostnet=0 lifetime=3600
-    local boot_timeout=60 log_level=info init_cmd=""
+    local boot_timeout=60 log_level=info init_cmd="" rootdir=""
     while [ $# -gt 0 ]; do
         case "$1" in
             --unit) units+=("$(readlink -f "$2")"); shift 2;;
@@ -155,6 +157,7 @@ cmd_start() {
             --bind-ro) binds+=("ro:$2"); shift 2;;
             --tmpfs) tmpfss+=("$2"); shift 2;;
             --host-net) hostnet=1; shift;;
+            --root) rootdir=$(readlink -f "$2"); shift 2;;
             --lifetime) lifetime=$2; shift 2;;
             --boot-timeout) boot_timeout=$2; shift 2;;
             --log-level) log_level=$2; shift 2;;
@@ -167,7 +170,8 @@ cmd_start() {
     for t in unshare nsenter setpriv findmnt timeout setsid pivot_root; do
         command -v "$t" >/dev/null || die "missing tool: $t"
     done
-    [ -x "$SYSTEMD_BIN" ] || die "$SYSTEMD_BIN not found"
+    [ -z "$rootdir" ] || [ -d "$rootdir" ] || die "--root $rootdir: no such directory"
+    [ -x "$rootdir$SYSTEMD_BIN" ] || die "$rootdir$SYSTEMD_BIN not found"
     local f; for f in "${units[@]}"; do [ -f "$f" ] || die "no such unit file: $f"; done
     for t in "${binds[@]}"; do
         f=${t#*:}; f=${f%%:*}; [ -e "$f" ] || die "bind source does not exist: $f"
@@ -189,14 +193,14 @@ cmd_start() {
     HOST_IPCNS=$(ns_id self ipc); HOST_NETNS=$(ns_id self net); HOST_CGNS=$(ns_id self cgroup)
     HOST_HOSTNAME=$(hostname)
     local UNITS ENABLES ALLOWS BINDS TMPFSS HOSTNET=$hostnet LIFETIME=$lifetime
-    local LOG_LEVEL=$log_level INIT_CMD=$init_cmd STATE=$st INSTANCE=$NAME
+    local LOG_LEVEL=$log_level INIT_CMD=$init_cmd STATE=$st INSTANCE=$NAME ROOTDIR=$rootdir
     UNITS=$(printf '%s\n' "${units[@]+"${units[@]}"}")
     ENABLES=$(printf '%s\n' "${enables[@]+"${enables[@]}"}")
     ALLOWS=$(printf '%s\n' $ALLOW_DEFAULT "${allows[@]+"${allows[@]}"}")
     BINDS=$(printf '%s\n' "${binds[@]+"${binds[@]}"}")
     TMPFSS=$(printf '%s\n' "${tmpfss[@]+"${tmpfss[@]}"}")
     write_config "$st" STATE INSTANCE CGDIR HOST_MNTNS HOST_PIDNS HOST_UTSNS HOST_IPCNS HOST_NETNS \
-        HOST_CGNS HOST_HOSTNAME UNITS ENABLES ALLOWS BINDS TMPFSS HOSTNET LIFETIME LOG_LEVEL INIT_CMD
+        HOST_CGNS HOST_HOSTNAME UNITS ENABLES ALLOWS BINDS TMPFSS HOSTNET LIFETIME LOG_LEVEL INIT_CMD ROOTDIR
     : > "$st/console.log"
 
     local t0; t0=$(now)
@@ -306,7 +310,7 @@ cmd_stage2() {
     local S=/mnt R=/mnt/root
     mount -t tmpfs -o mode=0700,size=1m real-systemd-stage "$S"
     mkdir "$R"
-    mount --bind / "$R"                       # non-recursive: just the root filesystem
+    mount --bind "${ROOTDIR:-/}" "$R"         # non-recursive: just the root filesystem
     mount -o remount,bind,ro "$R"             # per-mount read-only flag (superblock untouched)
 
     mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
@@ -399,8 +403,8 @@ setup_etc_systemd() {   # $1: prefix of the new root (runs before pivot_root)
     mkdir -p "$d/system/$HARNESS_TARGET.wants" "$d/system-generators" \
         "$d/system.conf.d" "$d/journald.conf.d"
     for dir in /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
-        [ -d "$dir" ] || continue
-        for f in "$dir"/*; do
+        [ -d "$1$dir" ] || continue
+        for f in "$1$dir"/*; do
             n=${f##*/}
             case "$n" in
                 *.service|*.socket|*.timer|*.path|*.mount|*.automount|*.swap) ;;
@@ -412,8 +416,8 @@ setup_etc_systemd() {   # $1: prefix of the new root (runs before pivot_root)
     done
     for dir in /usr/local/lib/systemd/system-generators /usr/lib/systemd/system-generators \
                /lib/systemd/system-generators; do
-        [ -d "$dir" ] || continue
-        for f in "$dir"/*; do
+        [ -d "$1$dir" ] || continue
+        for f in "$1$dir"/*; do
             [ -e "$f" ] || continue
             n=${f##*/}
             [ -L "$d/system-generators/$n" ] || ln -s /dev/null "$d/system-generators/$n"
