@@ -58,6 +58,12 @@ export function invalidType(name: string, expected: string, got: unknown): Inval
   return new InvalidArgumentError('ERR_INVALID_ARG_TYPE', name, `must be ${expected}, received ${shown}`);
 }
 
+/** A failed Node call (fs, net) as -errno (Node's own errno values are already negative). */
+export function errnoOf(err: unknown): number {
+  const n = (err as NodeJS.ErrnoException).errno;
+  return typeof n === 'number' && n < 0 ? n : -E.EINVAL;
+}
+
 /** errno numbers the backends use by name (Linux values). */
 export const E = {
   EBADF: 9,

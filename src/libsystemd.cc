@@ -67,7 +67,6 @@ void DoOpen(const std::string& soname) {
       {"sd_journal_add_match", reinterpret_cast<void**>(&api.journal_add_match)},
       {"sd_journal_add_disjunction", reinterpret_cast<void**>(&api.journal_add_disjunction)},
       {"sd_journal_add_conjunction", reinterpret_cast<void**>(&api.journal_add_conjunction)},
-      {"sd_journal_flush_matches", reinterpret_cast<void**>(&api.journal_flush_matches)},
       {"sd_journal_get_fd", reinterpret_cast<void**>(&api.journal_get_fd)},
       {"sd_journal_get_events", reinterpret_cast<void**>(&api.journal_get_events)},
       {"sd_journal_get_timeout", reinterpret_cast<void**>(&api.journal_get_timeout)},

@@ -61,7 +61,6 @@ struct Api {
   int (*journal_add_match)(sd_journal* j, const void* data, size_t size);
   int (*journal_add_disjunction)(sd_journal* j);
   int (*journal_add_conjunction)(sd_journal* j);
-  void (*journal_flush_matches)(sd_journal* j);
   int (*journal_get_fd)(sd_journal* j);
   int (*journal_get_events)(sd_journal* j);
   int (*journal_get_timeout)(sd_journal* j, uint64_t* timeout_usec);

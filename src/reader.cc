@@ -40,7 +40,6 @@ enum Op : int {
   kAddMatch = 0,
   kDisjunction = 1,
   kConjunction = 2,
-  kFlushMatches = 3,
   kSeekHead = 4,
   kSeekTail = 5,
   kSeekRealtime = 6,
@@ -54,7 +53,6 @@ enum Op : int {
   kUsage = 14,
   kWait = 15,
   kClose = 16,
-  kThreshold = 17,
 };
 
 // Value kinds in a batch (top two bits of a field's length).
@@ -332,7 +330,6 @@ void Run(Reader* r, Command& cmd, Result* res) {
     case kAddMatch: res->rc = api->journal_add_match(r->j, cmd.text.data(), cmd.text.size()); break;
     case kDisjunction: res->rc = api->journal_add_disjunction(r->j); break;
     case kConjunction: res->rc = api->journal_add_conjunction(r->j); break;
-    case kFlushMatches: api->journal_flush_matches(r->j); break;
     case kSeekHead: res->rc = api->journal_seek_head(r->j); break;
     case kSeekTail: res->rc = api->journal_seek_tail(r->j); break;
     case kSeekRealtime: res->rc = api->journal_seek_realtime_usec(r->j, static_cast<uint64_t>(cmd.a)); break;
@@ -389,7 +386,6 @@ void Run(Reader* r, Command& cmd, Result* res) {
       break;
     }
     case kWait: res->rc = Wait(r, cmd.a); break;
-    case kThreshold: res->rc = api->journal_set_data_threshold(r->j, static_cast<size_t>(cmd.a)); break;
     case kClose:
       if (r->j != nullptr) api->journal_close(r->j);
       r->j = nullptr;

@@ -132,10 +132,6 @@ export interface JournalSource {
   /** Waits until the journal changes (or `timeoutMs`, or interrupt()); never on the event loop's thread. */
   wait(timeoutMs: number): Promise<JournalWake | number>;
   interrupt(): void;
-  /** The cursor of the last entry read, or -errno (-EADDRNOTAVAIL before any). */
-  cursor(): Promise<string | number>;
-  /** Whether the last entry read has this cursor. */
-  testCursor(cursor: string): Promise<number>;
   uniqueValues(field: string): Promise<JournalFieldValue[] | number>;
   fieldNames(): Promise<string[] | number>;
   /** Bytes on disk of the opened files. */

@@ -199,14 +199,6 @@ export class NativeJournalSource implements JournalSource {
     this.n.reader_interrupt(this.h);
   }
 
-  cursor(): Promise<string | number> {
-    return this.call(Op.Cursor) as Promise<string | number>;
-  }
-
-  testCursor(cursor: string): Promise<number> {
-    return this.call(Op.TestCursor, cursor) as Promise<number>;
-  }
-
   async uniqueValues(field: string): Promise<JournalFieldValue[] | number> {
     const r = (await this.call(Op.Unique, field)) as Buffer[] | number;
     return typeof r === 'number' ? r : r.map((b) => fieldValue(b, 0, b.length));

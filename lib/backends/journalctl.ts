@@ -188,12 +188,9 @@ export class JournalctlSource implements JournalSource {
     this.interrupted?.();
   }
 
-  async cursor(): Promise<string | number> {
-    return this.last ?? -E.EADDRNOTAVAIL;
-  }
-
-  async testCursor(cursor: string): Promise<number> {
-    return this.last === cursor ? 1 : 0;
+  /** The open and filter arguments without the export output (the -F/-N/--disk-usage calls). */
+  private plainArgs(): string[] {
+    return this.args().filter((a) => a !== '-o' && a !== 'export');
   }
 
   private run(args: string[]): Promise<{ code: number; stdout: Buffer } | number> {
@@ -206,7 +203,7 @@ export class JournalctlSource implements JournalSource {
   }
 
   async uniqueValues(field: string): Promise<JournalFieldValue[] | number> {
-    const r = await this.run([...this.args().filter((a) => a !== '-o' && a !== 'export'), `--field=${field}`]);
+    const r = await this.run([...this.plainArgs(), `--field=${field}`]);
     if (typeof r === 'number') return r;
     const out: JournalFieldValue[] = [];
     let off = 0;
@@ -221,13 +218,13 @@ export class JournalctlSource implements JournalSource {
   }
 
   async fieldNames(): Promise<string[] | number> {
-    const r = await this.run([...this.args().filter((a) => a !== '-o' && a !== 'export'), '--fields']);
+    const r = await this.run([...this.plainArgs(), '--fields']);
     if (typeof r === 'number') return r;
     return r.stdout.toString('latin1').split('\n').filter((x) => x !== '');
   }
 
   async usage(): Promise<number> {
-    const r = await this.run([...this.args().filter((a) => a !== '-o' && a !== 'export'), '--disk-usage']);
+    const r = await this.run([...this.plainArgs(), '--disk-usage']);
     if (typeof r === 'number') return r;
     const m = /take up ([\d.]+)([BKMGTP]?)/.exec(r.stdout.toString());
     if (!m) return -E.EIO;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { NativeBinding } from '../addon';
-import { E } from '../errors';
+import { E, errnoOf } from '../errors';
 import { STDOUT_SOCKET, streamHeader } from '../protocol/journal';
 import { appSpecific, cgroupPath, cgroupUnits } from '../protocol/id128';
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SOCK_STREAM } from '../protocol/linux';
@@ -15,7 +15,7 @@ import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
 import { connectStream, JournalTextSink } from './journal-text';
 import { datagramNotifier, helperNotifier } from './notifier';
-import { access, errnoOf, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
+import { access, incSndbuf, socketCalls, socketOnFd, type SystemCalls } from './os';
 
 // The readers are loaded when a journal is first read (most processes never read one).
 const journalctlReader = (): typeof import('./journalctl') => require('./journalctl') as typeof import('./journalctl');

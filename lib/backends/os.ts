@@ -5,7 +5,7 @@
  */
 import { accessSync, fstatSync, type Stats } from 'node:fs';
 import type { NativeBinding } from '../addon';
-import { E } from '../errors';
+import { E, errnoOf } from '../errors';
 import { SOCK_DGRAM, SOL_SOCKET, SO_ACCEPTCONN, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, S_IFIFO, S_IFMT, S_IFSOCK } from '../protocol/linux';
 import type { SocketCalls, Transport } from './contract';
 
@@ -48,12 +48,6 @@ export function datagramSocket(n: NativeBinding, nonblocking: boolean): number {
 /** libsystemd's fd_inc_sndbuf(fd, 8 MiB): SO_SNDBUFFORCE (past net.core.wmem_max) when privileged, else SO_SNDBUF. */
 export function incSndbuf(n: NativeBinding, fd: number): void {
   if (n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20) < 0) n.setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 8 << 20);
-}
-
-/** A failed Node fs call as -errno (Node's own errno values are already negative). */
-export function errnoOf(err: unknown): number {
-  const n = (err as NodeJS.ErrnoException).errno;
-  return typeof n === 'number' && n < 0 ? n : -E.EINVAL;
 }
 
 /** fstat(fd) through Node, or -errno. */

@@ -4,7 +4,6 @@
  * validated here, once, for both ways of reading (libsystemd's reader on its own thread, or
  * `journalctl -o export` without libsystemd).
  */
-import { readFileSync } from 'node:fs';
 import { impl } from '../backends/select';
 import type { JournalFilter, JournalOpen, JournalSeek, JournalSource } from '../backends/contract';
 import { check, E, invalidType, invalidValue, SystemdError } from '../errors';
@@ -102,7 +101,11 @@ export function toUsec(t: unknown, name: string): number {
 
 function bootId(v: unknown): string | undefined {
   if (v === undefined || v === false) return undefined;
-  if (v === true) return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+  if (v === true) {
+    const id = impl.id128(1, null);
+    if (typeof id === 'number') throw new SystemdError(id, 'sd_id128_get_boot');
+    return id;
+  }
   if (typeof v === 'string' && /^[0-9a-f]{32}$/i.test(v.replace(/-/g, ''))) return v.replace(/-/g, '').toLowerCase();
   throw invalidValue('options.boot', `must be true or a boot id (32 hex digits), received ${JSON.stringify(v)}`);
 }

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidType, invalidValue, SystemdError } from '../errors';
+import { errnoOf, invalidType, invalidValue, SystemdError } from '../errors';
 import { ServiceError } from './errors';
 
 function checkName(name: unknown): string {
@@ -46,7 +46,7 @@ export function credential(name: string, options: CredentialOptions = {}): Buffe
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new ServiceError('ERR_LIBSYSTEMD_NO_CREDENTIAL', `credential ${JSON.stringify(name)} is not passed to this service: ${setting(name)}`);
-    throw new SystemdError(typeof e.errno === 'number' ? e.errno : -5, 'read', `credential ${JSON.stringify(name)} in ${dir}`);
+    throw new SystemdError(errnoOf(e), 'read', `credential ${JSON.stringify(name)} in ${dir}`);
   }
   return enc === undefined ? data : data.toString(enc);
 }
@@ -60,6 +60,6 @@ export function credentials(): string[] {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return [];
-    throw new SystemdError(typeof e.errno === 'number' ? e.errno : -5, 'readdir', dir);
+    throw new SystemdError(errnoOf(e), 'readdir', dir);
   }
 }

@@ -8,7 +8,7 @@
  */
 import { closeSync, constants as fsc, fstatSync, openSync, writeSync } from 'node:fs';
 import { impl } from '../backends/select';
-import { invalidType, invalidValue, SystemdError } from '../errors';
+import { errnoOf, invalidType, invalidValue, SystemdError } from '../errors';
 import { ServiceError } from './errors';
 
 const UV_PRIORITIZED = 8;
@@ -80,7 +80,7 @@ export function onMemoryPressure(handler: () => unknown, options: MemoryPressure
     const e = err as NodeJS.ErrnoException;
     // A socket cannot be opened: connect to it instead.
     if (e.code === 'ENXIO' || e.code === 'EOPNOTSUPP') return socketWatch(watch, bytes, fire);
-    throw new SystemdError(typeof e.errno === 'number' ? e.errno : -5, 'open', `MEMORY_PRESSURE_WATCH=${watch}`);
+    throw new SystemdError(errnoOf(e), 'open', `MEMORY_PRESSURE_WATCH=${watch}`);
   }
   if (fstatSync(fd).isSocket()) {
     closeSync(fd);
@@ -92,7 +92,7 @@ export function onMemoryPressure(handler: () => unknown, options: MemoryPressure
   } catch (err) {
     closeSync(fd);
     const e = err as NodeJS.ErrnoException;
-    throw new SystemdError(typeof e.errno === 'number' ? e.errno : -5, 'write', `the trigger to ${watch} (PSI needs a kernel with CONFIG_PSI and a writable pressure file)`);
+    throw new SystemdError(errnoOf(e), 'write', `the trigger to ${watch} (PSI needs a kernel with CONFIG_PSI and a writable pressure file)`);
   }
   const calls = impl.sockets;
   if (!calls) {
