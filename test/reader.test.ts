@@ -132,6 +132,22 @@ describeWith(JOURNALD_NEEDS, 'journal reader with a real journald', () => {
       expect(r.stderr).toBe('');
       expect(r.json.got).toEqual(['before', 'after 0', 'after 1', 'after 2', 'after 3', 'after 4']);
     });
+
+    // systemd 255+: a reader left at the tail with nothing found never finds later entries
+    // (seen on 257 and 262: the follower waited for ever); every version must deliver them.
+    it('a follower whose filter matches nothing when it starts receives the entries that match later (lines 0, lines 5, a reverse query)', async () => {
+      const t = tag('late');
+      await write(`l.journal.send({ MESSAGE: 'other', TEST_ID: '${t}-other' })`);
+      const r = await inJournal(mode, `const got = { zero: [], five: [] };
+        const follow = async (key, lines) => { const ac = new AbortController(); for await (const e of l.journal.follow({ match: { TEST_ID: '${t}' }, lines, signal: ac.signal })) { got[key].push(e.fields.MESSAGE); if (got[key].length === 3) ac.abort(); } };
+        const reverse = (await all(l.journal.query({ match: { TEST_ID: '${t}' }, reverse: true, lines: 3 }))).length;
+        const done = Promise.all([follow('zero', 0), follow('five', 5)]);
+        setTimeout(async () => { for (let i = 0; i < 3; i++) { l.journal.send({ MESSAGE: 'late ' + i, TEST_ID: '${t}' }); await new Promise((r) => setTimeout(r, 20)); } }, 300);
+        await done;
+        out({ ...got, reverse });`);
+      expect(r.stderr).toBe('');
+      expect(r.json).toEqual({ zero: ['late 0', 'late 1', 'late 2'], five: ['late 0', 'late 1', 'late 2'], reverse: 0 });
+    });
   });
 
   it('libsystemd reader: dataThreshold 0 (the default) keeps every byte of a 100 kB value; a threshold is accepted', async () => {

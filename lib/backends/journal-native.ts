@@ -135,7 +135,7 @@ export class NativeJournalSource implements JournalSource {
         const k = (await this.call(Op.Skip, null, -1)) as number;
         if (k < 0) return k;
         if (k > 0) this.current = -1;
-        return 0;
+        return k > 0 ? 0 : this.headWhenNothingMatched();
       }
       case 'realtime':
         return (await this.call(Op.SeekRealtime, null, to.usec)) as number;
@@ -148,7 +148,7 @@ export class NativeJournalSource implements JournalSource {
         const k = (await this.call(Op.Skip, null, -to.n)) as number;
         if (k < 0) return k;
         if (k > 0) this.current = 1;
-        return 0;
+        return k > 0 ? 0 : this.headWhenNothingMatched();
       }
       case 'cursor': {
         const rc = (await this.call(Op.SeekCursor, to.cursor)) as number;
@@ -160,6 +160,17 @@ export class NativeJournalSource implements JournalSource {
         return 0;
       }
     }
+  }
+
+  /**
+   * No entry matches yet: stand at the head instead of the tail. From systemd 255 on, a reader
+   * left at the tail with nothing found never finds entries appended later (each file's search
+   * starts again from the tail location, forever), so a follower whose filter matched nothing
+   * at open would wait for ever. From the head, the next read finds exactly the entries that
+   * match, which are all newer than this seek.
+   */
+  private async headWhenNothingMatched(): Promise<number> {
+    return (await this.call(Op.SeekHead)) as number;
   }
 
   async read(max: number, direction: 1 | -1, limitUsec: number, fields?: readonly string[]): Promise<JournalBatch | number> {
