@@ -6,7 +6,7 @@
 // with poll() on the reader's thread and calls sd_journal_process() on every wake; an eventfd
 // interrupts the wait when a command (or close) arrives.
 //
-// SIGBUS: before systemd 255 a journal file truncated under a mapping makes the next access fault
+// SIGBUS: a journal file truncated under a mapping makes the next access fault (247 to 262)
 // (vacuuming, a disk full). A handler installed with the first reader replaces the faulting page
 // with zeros when, and only when, the fault happens on a reader thread inside a libsystemd call;
 // the reader is marked broken, its call fails with EIO, and everything it read since is
@@ -369,12 +369,14 @@ void Run(Reader* r, Command& cmd, Result* res) {
     }
     case kFields: {
       const char* field;
+      // libsystemd 247 cuts every field name to the data threshold, 0 ("no limit" for values)
+      // included, and then refuses the empty name with EBADMSG: no limit at all while listing.
+      api->journal_set_data_threshold(r->j, SIZE_MAX);
       api->journal_restart_fields(r->j);
       int e;
       while ((e = api->journal_enumerate_fields(r->j, &field)) > 0) res->strings.emplace_back(field);
-      // libsystemd 247 ends the enumeration with EBADMSG on a file it reads entries from fine
-      // (the field hash table of an online file): the names found so far are the answer then.
-      res->rc = e < 0 && !(e == -EBADMSG && !res->strings.empty()) ? e : 0;
+      api->journal_set_data_threshold(r->j, r->threshold);
+      res->rc = e < 0 ? e : 0;
       res->has_strings = true;
       break;
     }

@@ -39,6 +39,7 @@ export class JournalctlSource implements JournalSource {
   private pos: JournalSeek = { to: 'head' };
   private last: string | undefined;
   private interrupted: (() => void) | undefined;
+  private interruptPending = false;
   private closed = false;
 
   constructor(
@@ -167,10 +168,22 @@ export class JournalctlSource implements JournalSource {
     let s = this.stream;
     if (!s || !s.follow) {
       this.stop();
+      if (this.last === undefined && (this.pos.to === 'tail' || this.pos.to === 'lines')) {
+        // Follow after the last matching entry, or from the head when none matches yet:
+        // journalctl 247 `--lines=N --follow` never shows later entries when nothing matched.
+        const last = await this.lastCursor();
+        if (typeof last === 'number') return last;
+        if (last === undefined) this.pos = { to: 'head' };
+        else this.last = last;
+      }
       s = this.stream = this.start(1, true, 0);
     }
     if (s.parser.entries.length > 0) return 'append';
     if (s.ended) return s.error ?? 'invalidate';
+    if (this.interruptPending) {
+      this.interruptPending = false;
+      return 'interrupted';
+    }
     return new Promise<JournalWake>((resolve) => {
       const done = (w: JournalWake): void => {
         clearTimeout(timer);
@@ -185,7 +198,18 @@ export class JournalctlSource implements JournalSource {
   }
 
   interrupt(): void {
-    this.interrupted?.();
+    // Between waits (or while one looks for the last entry): the next wait returns at once.
+    if (this.interrupted) this.interrupted();
+    else this.interruptPending = true;
+  }
+
+  /** The cursor of the last entry that matches, undefined when none does, or -errno. */
+  private async lastCursor(): Promise<string | undefined | number> {
+    const r = await this.run([...this.args(), '--reverse', '--lines=1', ...this.filter.matches]);
+    if (typeof r === 'number') return r;
+    const parser = new ExportParser();
+    parser.feed(r.stdout);
+    return parser.entries[0]?.cursor;
   }
 
   /** The open and filter arguments without the export output (the -F/-N/--disk-usage calls). */
