@@ -6,12 +6,13 @@
  * bad input with stable codes.
  */
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupUnits } from '../lib/protocol/id128';
+import { cgroupRoot, cgroupUnits, shiftCgroup } from '../lib/protocol/id128';
 import { MODES, type Mode, run } from './helpers/child';
 import { describeWith } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
@@ -76,7 +77,20 @@ describeWith({ linux: true }, 'service toolkit', () => {
       const app = '4f9d1e2a6b7c4d8e9f0a1b2c3d4e5f60';
       const r = await inChild(mode, `out({ m: l.machineId(), ma: l.machineId({ app: '${app}' }), mu: l.machineId({ app: '4f9d1e2a-6b7c-4d8e-9f0a-1b2c3d4e5f60' }), b: l.bootId(), ba: l.bootId({ app: '${app}' }), u: l.unitOf(), u1: l.unitOf(1) })`);
       expect(r.stderr).toBe('');
-      const id128 = (...a: string[]) => execFileSync('systemd-id128', a, { encoding: 'utf8' }).trim();
+      // systemd-id128 is the oracle; where it cannot derive app-specific ids (systemd 247 without
+      // AF_ALG sockets in a container) the spec's HMAC-SHA256 computed here with node:crypto is.
+      const id128 = (...a: string[]) => {
+        try {
+          return execFileSync('systemd-id128', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+        } catch (err) {
+          const app = a[1]?.replace('--app-specific=', '').replace(/-/g, '');
+          if (!app) throw err;
+          const mac = createHmac('sha256', Buffer.from(id128(a[0]!), 'hex')).update(Buffer.from(app, 'hex')).digest().subarray(0, 16);
+          mac[6] = (mac[6]! & 0x0f) | 0x40;
+          mac[8] = (mac[8]! & 0x3f) | 0x80;
+          return mac.toString('hex');
+        }
+      };
       expect(r.json).toMatchObject({ m: id128('machine-id'), ma: id128('machine-id', `--app-specific=${app}`), mu: id128('machine-id', `--app-specific=${app}`), b: id128('boot-id'), ba: id128('boot-id', `--app-specific=${app}`) });
       const ref = await inChild('libsystemd', 'out({ u: l.unitOf(), u1: l.unitOf(1) })');
       expect(r.json.u).toEqual(ref.json.u);
@@ -90,6 +104,13 @@ describeWith({ linux: true }, 'service toolkit', () => {
     expect(cgroupUnits('/user.slice/user-1000.slice/user@1000.service/app.slice/web.service')).toEqual({ unit: 'user@1000.service', userUnit: 'web.service', slice: 'user-1000.slice' });
     expect(cgroupUnits('/')).toEqual({ unit: undefined, userUnit: undefined, slice: '-.slice' });
     expect(cgroupUnits('/init.scope')).toEqual({ unit: 'init.scope', userUnit: undefined, slice: '-.slice' });
+    // Seen from outside the manager's cgroup namespace (a container's systemd from its host).
+    const root = cgroupRoot('/machine.slice/ct.scope/init.scope');
+    expect(root).toBe('/machine.slice/ct.scope');
+    expect(cgroupUnits(shiftCgroup('/machine.slice/ct.scope/init.scope', root)).unit).toBe('init.scope');
+    expect(cgroupUnits(shiftCgroup('/machine.slice/ct.scope/system.slice/web.service', root))).toEqual({ unit: 'web.service', userUnit: undefined, slice: 'system.slice' });
+    expect(shiftCgroup('/elsewhere/x.service', root)).toBe('/elsewhere/x.service');
+    expect(shiftCgroup('/system.slice/x.service', '/')).toBe('/system.slice/x.service');
   });
 
   it('credentials: exact bytes, names, a missing one names the unit setting, bad names refused', async () => {

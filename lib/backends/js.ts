@@ -1,6 +1,7 @@
 /**
- * The `js` backend: systemd's client protocols written in TypeScript, matching libsystemd
- * v252 result for result (the parity tests hold it to that), over the addon's system calls
+ * The `js` backend: systemd's client protocols written in TypeScript, matching the newest
+ * libsystemd (262) result for result (the parity tests hold it to that, and to the older
+ * releases' known differences), over the addon's system calls
  * (`native` transport: libsystemd.so.0 is absent) or pure Node (`node`: no addon).
  */
 import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
@@ -8,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { NativeBinding } from '../addon';
 import { E, errnoOf } from '../errors';
 import { STDOUT_SOCKET, streamHeader } from '../protocol/journal';
-import { appSpecific, cgroupPath, cgroupUnits } from '../protocol/id128';
+import { appSpecific, cgroupPath, cgroupRoot, cgroupUnits, shiftCgroup } from '../protocol/id128';
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SOCK_STREAM } from '../protocol/linux';
 import { LISTEN_FDS_START, namesForFds, parseListenFdNames, parseListenFds, parseWatchdog, WATCHDOG_VARIABLES } from '../protocol/listen';
 import type { Backend, JournalSink } from './contract';
@@ -34,7 +35,7 @@ export function createJsBackend(t: SystemCalls): Backend {
 
   /** sd_listen_fds(0): the count, after FD_CLOEXEC on every passed fd. */
   function listenFds(): number {
-    const count = parseListenFds(env);
+    const count = parseListenFds(env, process.pid, t.pidfdId);
     if (count <= 0) return count;
     for (let fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + count; fd++) {
       const rc = t.setCloexec(fd);
@@ -184,7 +185,14 @@ export function createJsBackend(t: SystemCalls): Backend {
       }
       const path = cgroupPath(text);
       if (path === undefined) return -E.ENODATA;
-      const u = cgroupUnits(path);
+      // Shifted by the root of PID 1's tree, as cg_pid_get_path_shifted() does.
+      let root = '/';
+      try {
+        root = cgroupRoot(cgroupPath(readFileSync('/proc/1/cgroup', 'latin1')) ?? '/');
+      } catch {
+        // PID 1's cgroup is not readable here: paths are taken as they are
+      }
+      const u = cgroupUnits(shiftCgroup(path, root));
       const v = kind === 0 ? u.unit : kind === 1 ? u.userUnit : u.slice;
       return v ?? -E.ENODATA;
     },

@@ -25,13 +25,34 @@ export function appSpecific(base: Buffer, app: Buffer): string {
 
 const UNIT = /^[A-Za-z0-9:_.\\@-]+\.(service|socket|scope|slice|mount|automount|swap|target|path|timer|device)$/;
 
-/** The systemd cgroup path of a process from /proc/PID/cgroup (the unified hierarchy's, else name=systemd's). */
+/**
+ * The systemd cgroup path of a process from /proc/PID/cgroup: the unified hierarchy's, as
+ * libsystemd reads it from 258 on (and before, wherever systemd runs on cgroup v2); else
+ * name=systemd's (a pure cgroup v1 machine).
+ */
 export function cgroupPath(procCgroup: string): string | undefined {
   const lines = procCgroup.split('\n');
   const unified = lines.find((l) => l.startsWith('0::'));
   if (unified) return unified.slice(3);
   const named = lines.find((l) => /^\d+:name=systemd:/.test(l));
   return named?.slice(named.indexOf(':', named.indexOf(':') + 1) + 1);
+}
+
+/**
+ * cg_get_root_path(): the root of the tree PID 1 manages, from PID 1's own cgroup path without
+ * its unit (`/init.scope`; `/system.slice` and `/system` of old layouts). A process outside the
+ * manager's cgroup namespace (a container's systemd seen from its host, `nsenter` without
+ * `--cgroup`) sees that prefix on every path.
+ */
+export function cgroupRoot(pid1Path: string): string {
+  for (const suffix of ['/init.scope', '/system.slice', '/system']) if (pid1Path.endsWith(suffix)) return pid1Path.slice(0, -suffix.length);
+  return pid1Path;
+}
+
+/** cg_shift_path(): `path` relative to `root` when it lies below it, else unchanged. */
+export function shiftCgroup(path: string, root: string): string {
+  if (root === '' || root === '/') return path;
+  return path.startsWith(`${root}/`) ? path.slice(root.length) : path;
 }
 
 export interface CgroupUnits {
