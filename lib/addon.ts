@@ -13,7 +13,7 @@ import { debuglog } from 'node:util';
 const debug = debuglog('libsystemd');
 
 /** The BINDING_VERSION this TypeScript layer was written against (src/addon.cc). */
-export const BINDING_VERSION = 9;
+export const BINDING_VERSION = 10;
 
 /** Raw exports of the addon (src/*.cc). All return ints in libsystemd's convention. */
 export interface NativeBinding {
@@ -66,6 +66,8 @@ export interface NativeBinding {
   memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
   pipe(): [number, number] | number;
   fd_stat(fd: number): [mode: number, dev: number, ino: number] | number;
+  /** This process's pidfd inode id (LISTEN_PIDFDID), -EOPNOTSUPP without pidfs, or -errno. */
+  pidfd_self_id(): bigint | number;
   // the journal reader (reader.cc): one thread per reader
   /** A reader id (> 0), or -errno (-ENOSYS without libsystemd's reader). */
   reader_open(flags: number, namespace: string | null, directory: string | null, files: readonly string[] | null, threshold: number): ReaderHandle | number;

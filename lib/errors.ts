@@ -19,7 +19,7 @@ export class SystemdError extends Error {
   constructor(errno: number, syscall: string, detail?: string) {
     const neg = errno > 0 ? -errno : errno;
     errnoNames ??= getSystemErrorMap();
-    const [code, text] = errnoNames.get(neg) ?? [`E${-neg}`, 'unknown error'];
+    const [code, text] = errnoNames.get(neg) ?? otherErrno(-neg);
     super(`${syscall}: ${text} (${code})${detail ? `: ${detail}` : ''}`);
     this.name = 'SystemdError';
     this.code = code;
@@ -27,6 +27,26 @@ export class SystemdError extends Error {
     this.syscall = syscall;
   }
 }
+
+/**
+ * An errno libuv has no name for (EBADMSG, EUCLEAN, ENOMEDIUM…, which libsystemd returns): from
+ * this list of the ones libsystemd's calls return, else the name os.constants.errno knows.
+ */
+function otherErrno(n: number): [string, string] {
+  const known = OTHER_ERRNO[n];
+  if (known) return known;
+  const { errno } = (require('node:os') as typeof import('node:os')).constants;
+  return [Object.keys(errno).find((k) => errno[k as keyof typeof errno] === n) ?? `E${n}`, 'system error'];
+}
+
+const OTHER_ERRNO: Readonly<Record<number, [string, string]>> = {
+  74: ['EBADMSG', 'bad message'],
+  112: ['EHOSTDOWN', 'host is down'],
+  117: ['EUCLEAN', 'structure needs cleaning'],
+  123: ['ENOMEDIUM', 'no medium found'],
+  126: ['ENOKEY', 'required key not available'],
+  129: ['EKEYREJECTED', 'key was rejected by service'],
+};
 
 /** Throws a `SystemdError` for a negative return value, otherwise returns it unchanged. */
 export function check(rc: number, syscall: string, detail?: string): number {
@@ -79,6 +99,7 @@ export const E = {
   ETIMEDOUT: 110,
   EIO: 5,
   EPROTOTYPE: 91,
+  EPROTO: 71,
   EMSGSIZE: 90,
   ENOBUFS: 105,
   ENOTCONN: 107,

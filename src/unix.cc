@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
@@ -380,6 +381,28 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// pidfd_self_id(): this process's pidfd inode id (what systemd 258+ puts in LISTEN_PIDFDID) as a
+// bigint, -EOPNOTSUPP when pidfds are not on pidfs (kernels before 6.9), or -errno. As libsystemd's
+// pidfd_get_inode_id_self_cached: the inode number of a pidfd for getpid() on a pidfs mount.
+Napi::Value PidfdSelfId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+  if (fd < 0) return Errno(env, errno == ENOSYS ? EOPNOTSUPP : errno);
+  struct statfs sfs;
+  struct stat st;
+  int err = 0;
+  if (syscall(SYS_fstatfs, fd, &sfs) < 0) err = errno;
+  else if (static_cast<uint64_t>(sfs.f_type) != 0x50494446u) err = EOPNOTSUPP;  // PIDFS_MAGIC
+  else if (sizeof(st.st_ino) != 8) err = EOPNOTSUPP;
+  else if (syscall(SYS_fstat, fd, &st) < 0) err = errno;
+  close(fd);
+  if (err) return Errno(env, err);
+  return Napi::BigInt::New(env, static_cast<uint64_t>(st.st_ino));
+}
+
 }  // namespace
 
 void RegisterUnix(Napi::Env env, Napi::Object exports) {
@@ -400,4 +423,5 @@ void RegisterUnix(Napi::Env env, Napi::Object exports) {
   exports.Set("memfd_sealed", Napi::Function::New(env, MemfdSealed, "memfd_sealed"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("fd_stat", Napi::Function::New(env, FdStat, "fd_stat"));
+  exports.Set("pidfd_self_id", Napi::Function::New(env, PidfdSelfId, "pidfd_self_id"));
 }

@@ -52,15 +52,22 @@ describeWith({ linux: true }, 'libsystemd doctor: broken cases', () => {
   });
 
   it.each([
-    ['relative/notify.sock', 'not an absolute path'],
+    ['relative/notify.sock', 'EPROTO'],
+    ['vsock:2:1234', 'AF_VSOCK'],
     ['/nonexistent/notify.sock', 'ENOENT'],
     ['/dev/null', 'not a socket'],
   ])('NOTIFY_SOCKET=%s: FAIL with advice', async (value, detail) => {
-    const d = await doctor({ env: { NOTIFY_SOCKET: value } });
+    const d = await doctor({ env: { NOTIFY_SOCKET: value, LIBSYSTEMD_FORCE_JS: '1' } });
     expect(d.code).toBe(1);
     expect(d.check('NOTIFY_SOCKET')).toMatchObject({ status: 'FAIL' });
     expect(d.check('NOTIFY_SOCKET').detail).toContain(detail);
     expect(d.check('NOTIFY_SOCKET').advice).toContain('set by systemd');
+  });
+
+  it('NOTIFY_SOCKET=vsock:…: INFO under the libsystemd backend (libsystemd sends there from 257 on)', async () => {
+    const d = await doctor({ env: { NOTIFY_SOCKET: 'vsock:2:1234' } });
+    expect(d.check('NOTIFY_SOCKET')).toMatchObject({ status: 'INFO' });
+    expect(d.check('NOTIFY_SOCKET').detail).toContain('through libsystemd');
   });
 
   it('a malformed WATCHDOG_USEC fails; one for another pid warns', async () => {

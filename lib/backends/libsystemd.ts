@@ -7,10 +7,10 @@
  *   compare with sd_journal_sendv) and sent through the addon's non-blocking queue;
  * - plain notify messages (no fds, no foreign pid, a path or abstract NOTIFY_SOCKET): one kept
  *   socket instead of libsystemd's socket per call, with the same bytes on the wire. Anything
- *   else (fds, credentials, vsock addresses a newer libsystemd knows) goes to libsystemd.
+ *   else (fds, credentials, vsock addresses a newer libsystemd knows, a NOTIFY_SOCKET that does
+ *   not parse, whose error code differs between versions) goes to libsystemd.
  */
 import type { NativeBinding } from '../addon';
-import { isUnixNotifySocket } from '../protocol/notify';
 import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
 import { datagramNotifier } from './notifier';
@@ -37,7 +37,7 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     watchdogEnabled: (unset) => n.watchdog_enabled(unset),
     booted: () => n.booted(),
     notify: (pid, unset, state, fds) =>
-      pid === 0 && fds.length === 0 && isUnixNotifySocket(process.env.NOTIFY_SOCKET) ? kept.notify(0, unset, state, fds) : n.notify(pid, unset, state, fds.length ? fds : null),
+      pid === 0 && fds.length === 0 && kept.sendable() ? kept.notify(0, unset, state, fds) : n.notify(pid, unset, state, fds.length ? fds : null),
     notifyBarrier: (timeoutUsec) => n.notify_barrier(false, timeoutUsec),
     get journal(): JournalSink {
       return (journal ??= journalDatagramSender(n));

@@ -1,6 +1,6 @@
 /**
- * The sd_notify protocol in TypeScript (libsystemd v252 sd_pid_notify_with_fds and
- * sd_notify_barrier) over the addon: NOTIFY_SOCKET resolution, one datagram on a socket kept
+ * The sd_notify protocol in TypeScript (the newest libsystemd's sd_pid_notify_with_fds and
+ * sd_notify_barrier, AF_UNIX addresses) over the addon: NOTIFY_SOCKET resolution, one datagram on a socket kept
  * open per thread (libsystemd opens one per call) with SCM_RIGHTS fds and, for a foreign pid,
  * SCM_CREDENTIALS (retried without them when the kernel refuses), and the barrier as a pipe
  * whose hang-up is awaited without blocking the event loop. Without the addon: systemd-notify(1).
@@ -20,13 +20,19 @@ export interface NotifyImpl {
   notifyBarrier(timeoutUsec: bigint): Promise<number>;
 }
 
-let kept: NotifyImpl | undefined;
+/** The kept socket, which also says whether it can send to NOTIFY_SOCKET as it is now. */
+export interface DatagramNotifier extends NotifyImpl {
+  /** NOTIFY_SOCKET is set and is an AF_UNIX address this notifier sends to. */
+  sendable(): boolean;
+}
+
+let kept: DatagramNotifier | undefined;
 /** Over the addon's AF_UNIX primitives, with one socket kept per thread (whichever backend asks). */
-export function datagramNotifier(n: NativeBinding): NotifyImpl {
+export function datagramNotifier(n: NativeBinding): DatagramNotifier {
   return (kept ??= makeDatagramNotifier(n));
 }
 
-function makeDatagramNotifier(n: NativeBinding): NotifyImpl {
+function makeDatagramNotifier(n: NativeBinding): DatagramNotifier {
   let sock = -1;
   // The last NOTIFY_SOCKET value and its address bytes (it rarely changes).
   let lastValue: string | undefined;
@@ -44,14 +50,24 @@ function makeDatagramNotifier(n: NativeBinding): NotifyImpl {
     return fd;
   }
 
-  function send(pid: number, state: Buffer, fds: readonly number[]): number {
-    const e = env.NOTIFY_SOCKET;
-    if (e === undefined) return 0;
+  /** NOTIFY_SOCKET's address bytes or -errno (parsed again only when the value changes). */
+  function address(e: string): Buffer | number {
     if (e !== lastValue) {
       lastValue = e;
       lastAddr = notifyAddress(e);
     }
-    const addr = lastAddr;
+    return lastAddr;
+  }
+
+  function sendable(): boolean {
+    const e = env.NOTIFY_SOCKET;
+    return e !== undefined && typeof address(e) !== 'number';
+  }
+
+  function send(pid: number, state: Buffer, fds: readonly number[]): number {
+    const e = env.NOTIFY_SOCKET;
+    if (e === undefined) return 0;
+    const addr = address(e);
     if (typeof addr === 'number') return addr;
     const fd = socket();
     if (fd < 0) return fd;
@@ -83,7 +99,7 @@ function makeDatagramNotifier(n: NativeBinding): NotifyImpl {
     return waitForHangup(r, timeoutUsec);
   }
 
-  return { notify, notifyBarrier };
+  return { notify, notifyBarrier, sendable };
 }
 
 // Loaded when first needed: most processes never wait on a barrier or run without the addon,

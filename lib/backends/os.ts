@@ -23,6 +23,8 @@ export interface SystemCalls {
   socketName(fd: number): Buffer | number;
   /** fstat(fd): the addon's on the native transport (any runtime), Node's fs on the node one. */
   stat(fd: number): FdStat | number;
+  /** This process's pidfd inode id (LISTEN_PIDFDID); -ENOTSUP on the node transport. */
+  pidfdId(): bigint | number;
 }
 
 /** What the fd checks need of fstat(). */
@@ -83,8 +85,17 @@ export function addonSystemCalls(binding: NativeBinding): SystemCalls {
       const [mode, dev, ino] = r;
       return { isSocket: () => (mode & S_IFMT) === S_IFSOCK, isFIFO: () => (mode & S_IFMT) === S_IFIFO, dev, ino };
     },
+    // A process keeps its pidfd id for life: asked until known (it costs four system calls).
+    pidfdId: () => {
+      if (pidfdId !== undefined) return pidfdId;
+      const r = binding.pidfd_self_id();
+      if (typeof r === 'bigint' || r === -E.ENOTSUP) pidfdId = r;
+      return r;
+    },
   };
 }
+
+let pidfdId: bigint | number | undefined;
 
 export function nodeSystemCalls(): SystemCalls {
   return {
@@ -99,6 +110,7 @@ export function nodeSystemCalls(): SystemCalls {
     acceptsConnections: () => -E.ENOTSUP,
     socketName: () => -E.ENOTSUP,
     stat: fstat,
+    pidfdId: () => -E.ENOTSUP,
   };
 }
 

@@ -13,6 +13,7 @@ import { credentials, invocationId, unitOf } from '../service';
 import { backend } from '../backends/select';
 import { fdIsJournal, JOURNAL_SOCKET, STDOUT_SOCKET } from '../protocol/journal';
 import { notifyAddress } from '../protocol/notify';
+import { E, SystemdError } from '../errors';
 
 export type Status = 'OK' | 'INFO' | 'WARN' | 'FAIL';
 
@@ -62,7 +63,13 @@ function notifyCheck(): Check {
   if (e === undefined) return { name: 'NOTIFY_SOCKET', status: 'INFO', detail: 'not set: ready()/status() return false (systemd sets it for Type=notify services and when WatchdogSec= is used)' };
   const advice = 'NOTIFY_SOCKET is set by systemd; an inherited or hand-made value breaks readiness. Do not set it yourself; remove it from Environment= lines and from parent processes (`unsetEnvironment: true` on notify stops children from inheriting it).';
   const addr = notifyAddress(e);
-  if (typeof addr === 'number') return { name: 'NOTIFY_SOCKET', status: 'FAIL', detail: `${JSON.stringify(e)} is not an absolute path or @abstract name (sd_notify would fail with ${addr === -36 ? 'ENAMETOOLONG' : 'EINVAL'})`, advice };
+  if (addr === -E.EAFNOSUPPORT) {
+    // A VM's manager listening on vsock: libsystemd sends there (257 and 262 do; 247 and 252
+    // refuse with EINVAL); this library's own sender speaks AF_UNIX only.
+    const lib = backend.kind === 'libsystemd';
+    return { name: 'NOTIFY_SOCKET', status: lib ? 'INFO' : 'FAIL', detail: `${e} is an AF_VSOCK address: ${lib ? 'messages go through libsystemd, which sends there from systemd 257 on (247 and 252 refuse it with EINVAL)' : 'the js backend cannot send there (it needs libsystemd 257 or later)'}`, advice: lib ? undefined : advice };
+  }
+  if (typeof addr === 'number') return { name: 'NOTIFY_SOCKET', status: 'FAIL', detail: `${JSON.stringify(e)} is not an absolute path or @abstract name (sd_notify would fail with ${new SystemdError(addr, 'sd_notify').code})`, advice };
   if (e.startsWith('/')) {
     try {
       if (!lstatSync(e).isSocket()) return { name: 'NOTIFY_SOCKET', status: 'FAIL', detail: `${e} is not a socket (sd_notify would fail with ECONNREFUSED)`, advice };

@@ -1,7 +1,7 @@
 /**
- * The socket-activation and watchdog variables, read as libsystemd v252 reads them
- * (sd_listen_fds, sd_listen_fds_with_names, sd_watchdog_enabled): results in libsystemd's
- * convention (n >= 0 or -errno), no side effects.
+ * The socket-activation and watchdog variables, read as the newest libsystemd reads them
+ * (sd_listen_fds, sd_listen_fds_with_names, sd_watchdog_enabled; LISTEN_PIDFDID as systemd 258
+ * added it): results in libsystemd's convention (n >= 0 or -errno), no side effects.
  */
 import { E } from '../errors';
 import { INT_MAX, parsePid, safeAtoi, safeAtou64, splitFdNames, U64_MAX } from './numbers';
@@ -20,13 +20,25 @@ export const WATCHDOG_VARIABLES = ['WATCHDOG_USEC', 'WATCHDOG_PID'] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The number of fds passed to `pid`: 0 when none (or another process's), or -errno. */
-export function parseListenFds(env: Env, pid: number = process.pid): number {
+/**
+ * The number of fds passed to `pid`: 0 when none (or another process's), or -errno.
+ * `pidfdId` gives this process's pidfd inode id, or -errno when it cannot be had (no pidfs):
+ * LISTEN_PIDFDID is then only parsed, as libsystemd does (systemd 258 sets it, so that a process
+ * that reuses the pid of the one the fds were meant for does not take them).
+ */
+export function parseListenFds(env: Env, pid: number = process.pid, pidfdId: () => bigint | number = () => -E.ENOTSUP): number {
   const e = env.LISTEN_PID;
   if (e === undefined) return 0;
   const [r, p] = parsePid(e);
   if (r < 0) return r;
   if (p !== pid) return 0;
+  const id = env.LISTEN_PIDFDID;
+  if (id !== undefined) {
+    const [r1, want] = safeAtou64(id);
+    if (r1 < 0) return r1;
+    const own = pidfdId();
+    if (typeof own === 'bigint' && own !== want) return 0;
+  }
   const f = env.LISTEN_FDS;
   if (f === undefined) return 0;
   const [r2, n] = safeAtoi(f);

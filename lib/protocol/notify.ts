@@ -7,21 +7,23 @@
 import { E, invalidType, invalidValue } from '../errors';
 import { SUN_PATH_MAX } from './linux';
 
+/** The vsock forms of NOTIFY_SOCKET (libsystemd 257 and later send there; 247 and 252 do not). */
+const VSOCK = /^vsock(-dgram|-seqpacket|-stream)?:/;
+
 /**
- * sockaddr_un_set_path(): `/path` or `@abstract` (at least 2 bytes, at most 107) as the
- * sun_path bytes a sendmsg takes (a leading NUL for abstract names), or -errno.
+ * NOTIFY_SOCKET as the newest libsystemd reads it: `/path` or `@abstract` (sockaddr_un_set_path:
+ * at least 2 bytes, at most 107) as the sun_path bytes a sendmsg takes (a leading NUL for
+ * abstract names), or -errno: EPROTO for a value of no known address family (libsystemd 247 and
+ * 252 said EINVAL; 257 and later say EPROTO), EAFNOSUPPORT for a vsock address, which only
+ * libsystemd itself can send to.
  */
 export function notifyAddress(e: string): Buffer | number {
+  if (e[0] !== '/' && e[0] !== '@') return VSOCK.test(e) ? -E.EAFNOSUPPORT : -E.EPROTO;
   const bytes = Buffer.from(e);
-  if (bytes.length < 2 || (e[0] !== '/' && e[0] !== '@')) return -E.EINVAL;
+  if (bytes.length < 2) return -E.EINVAL;
   if (bytes.length > SUN_PATH_MAX - 1) return e[0] === '@' ? -E.EINVAL : -E.ENAMETOOLONG;
   if (e[0] === '@') bytes[0] = 0;
   return bytes;
-}
-
-/** Whether NOTIFY_SOCKET names an AF_UNIX path or abstract socket (not vsock: the kept socket's case). */
-export function isUnixNotifySocket(e: string | undefined): e is string {
-  return e !== undefined && (e[0] === '/' || e[0] === '@');
 }
 
 /** A value in an object-form state: strings are sent as text, booleans as 1/0. */

@@ -1,5 +1,5 @@
 /**
- * libsystemd's number parsing (v252 parse-util.c), reproduced exactly so both backends read
+ * libsystemd's number parsing (parse-util.c, the same from 247 to 262), reproduced exactly so both backends read
  * LISTEN_*, WATCHDOG_* the same way: leading whitespace, a sign, C base prefixes
  * ("0x2", "010" is 8) and the "0b"/"0o" prefixes are accepted; trailing bytes are not.
  */
