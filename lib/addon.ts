@@ -38,6 +38,8 @@ export interface NativeBinding {
   jq_init(path: Buffer, events: (kind: number, value: number) => void, useLibuv: boolean): void;
   /** 1 sent, queued or counted; 2 dropped, first of a stall episode; 3 queued (without libuv: pump); 0 no journal socket; -errno. */
   jq_send(entry: Buffer): number;
+  /** Entries framed back to back (entry i ends at ends[i]): 1 when all were accepted, else each one's jq_send result. */
+  jq_send_many(entries: Buffer, ends: Uint32Array, count: number): number | number[];
   jq_stats(): Record<'sent' | 'queued' | 'queuedBytes' | 'dropped' | 'viaMemfd' | 'blockedCalls' | 'blockedMs' | 'accepted' | 'done', number>;
   /** A negative value keeps the current setting. */
   jq_configure(maxQueueBytes: number, maxStallMs: number, maxBlockMs: number, exitTimeoutMs: number): void;

@@ -33,15 +33,15 @@ function build(options: build.Options = {}): Writable {
     return 6;
   }
 
-  function record(line: string): void {
+  /** One pino line as the entry's fields (undefined: not a record). */
+  function record(line: string): FieldList | undefined {
     let rec: Record<string, unknown>;
     try {
       rec = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      counter.send([['MESSAGE', line], ['PRIORITY', '6'], ['SYSLOG_IDENTIFIER', identifier]]);
-      return;
+      return [['MESSAGE', line], ['PRIORITY', '6'], ['SYSLOG_IDENTIFIER', identifier]];
     }
-    if (rec === null || typeof rec !== 'object') return;
+    if (rec === null || typeof rec !== 'object') return undefined;
     const list: FieldList = [];
     const msg = rec[messageKey];
     if (msg !== undefined) list.push(['MESSAGE', typeof msg === 'string' ? msg : JSON.stringify(msg)]);
@@ -56,26 +56,44 @@ function build(options: build.Options = {}): Writable {
     }
     mergeDefaults(list, defaults);
     if (options.keepJson) list.push(['JSON', line]);
-    counter.send(list);
+    return list;
+  }
+
+  const batch: FieldList[] = [];
+  /** The records of whole lines so far, sent together (one system call for many, where the backend can). */
+  function send(): void {
+    if (batch.length === 1) counter.send(batch[0]!);
+    else if (batch.length > 1) counter.sendMany(batch);
+    batch.length = 0;
   }
 
   let pending = '';
   const stream = new Writable({
     decodeStrings: false,
     write(chunk: string | Buffer, _enc, done) {
-      pending += typeof chunk === 'string' ? chunk : chunk.toString();
+      const text = pending + (typeof chunk === 'string' ? chunk : chunk.toString());
+      let from = 0;
       let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (line.trim() !== '') record(line);
+      while ((nl = text.indexOf('\n', from)) >= 0) {
+        const line = text.slice(from, nl);
+        from = nl + 1;
+        if (line.trim() === '') continue;
+        const list = record(line);
+        if (list) batch.push(list);
+        if (batch.length === 256) send();
       }
+      pending = text.slice(from);
+      send();
       done();
     },
     // pino's worker ends the stream when the main thread ends (and waits for 'close'): the
     // records are in the journal by then, or reported by the exit drain.
     final(done) {
-      if (pending.trim() !== '') record(pending);
+      if (pending.trim() !== '') {
+        const list = record(pending);
+        if (list) batch.push(list);
+        send();
+      }
       pending = '';
       flushThen(() => done(), options.exitTimeoutMs);
     },

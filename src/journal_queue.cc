@@ -500,14 +500,8 @@ Napi::Value JqInit(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// jq_send(entry: Buffer): number  1 sent or queued (or dropped, episode already warned),
-//   2 dropped as the first of a stall episode, 0 no journal socket, or -errno.
-Napi::Value JqSend(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Queue* s = Get(env);
-  Napi::Buffer<uint8_t> b = ArgBuffer(info, 0);
-  const char* data = reinterpret_cast<const char*>(b.Data());
-  size_t len = b.Length();
+// One entry in order behind the queue: kAccepted, kNoJournal, kDroppedWarn, kQueued or -errno.
+int SendOne(Queue* s, const char* data, size_t len) {
   // Order: queued entries go first. While journald is behind, an attempt is mostly a failed
   // sendmsg (EAGAIN), so a call tries only every 64th queued entry: the poll watcher (or the
   // pump) drains the queue, and at the bound the wait below does.
@@ -520,12 +514,12 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
       s->done++;
       s->ever_sent = true;
       s->stalled = false;
-      return Napi::Number::New(env, kAccepted);
+      return kAccepted;
     }
     // journald was there and is gone (restarting): keep the entry for the next one.
     bool restarting = s->ever_sent && Gone(rc);
-    if (rc == -ENOENT && !restarting) return Napi::Number::New(env, kNoJournal);
-    if (rc != -EAGAIN && !restarting) return Napi::Number::New(env, rc);
+    if (rc == -ENOENT && !restarting) return kNoJournal;
+    if (rc != -EAGAIN && !restarting) return rc;
     if (restarting) s->connected = false;
     // The stall clock starts with the first waiting entry.
     s->last_progress = NowMs();
@@ -542,18 +536,98 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
         s->stalled = true;
         CountDropped(s);
         Arm(s);
-        return Napi::Number::New(env, kDroppedWarn);
+        return kDroppedWarn;
       }
     } else {
       CountDropped(s);
-      return Napi::Number::New(env, kAccepted);
+      return kAccepted;
     }
   }
   s->entries.push(data, len);
   s->queued_bytes += need;
   s->accepted++;
   Arm(s);
-  return Napi::Number::New(env, s->use_libuv ? kAccepted : kQueued);
+  return s->use_libuv ? kAccepted : kQueued;
+}
+
+// jq_send(entry: Buffer): number  1 sent or queued (or dropped, episode already warned),
+//   2 dropped as the first of a stall episode, 3 queued where JavaScript pumps, 0 no journal
+//   socket, or -errno.
+Napi::Value JqSend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Queue* s = Get(env);
+  Napi::Buffer<uint8_t> b = ArgBuffer(info, 0);
+  return Napi::Number::New(env, SendOne(s, reinterpret_cast<const char*>(b.Data()), b.Length()));
+}
+
+// jq_send_many(entries, ends, count): 1 when every entry was accepted (kAccepted), else an
+//   array of each entry's result as jq_send gives it. Entry i is entries[ends[i-1]..ends[i]).
+//   While nothing waits in the queue, runs of entries go out with one sendmmsg each; anything
+//   else (a full journald, an entry too large for a datagram, a restart) takes SendOne's path
+//   from the entry that did not go.
+Napi::Value JqSendMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Queue* s = Get(env);
+  Napi::Buffer<uint8_t> b = ArgBuffer(info, 0);
+  Napi::Uint32Array ends = info[1].As<Napi::Uint32Array>();
+  size_t count = static_cast<size_t>(ArgInt(info, 2));
+  if (count > ends.ElementLength()) count = ends.ElementLength();
+  const char* base = reinterpret_cast<const char*>(b.Data());
+  const size_t total = b.Length();
+  constexpr size_t kBatch = 64;
+  struct mmsghdr msgs[kBatch];
+  struct iovec iov[kBatch];
+  std::vector<int> results;  // filled only once a result is not kAccepted
+  auto span = [&](size_t i, size_t* len) {
+    size_t from = i == 0 ? 0 : ends[i - 1];
+    size_t to = ends[i];
+    if (to > total) to = total;
+    if (from > to) from = to;
+    *len = to - from;
+    return base + from;
+  };
+  auto note = [&](size_t i, int rc) {
+    if (rc == kAccepted && results.empty()) return;
+    if (results.empty()) results.assign(i, kAccepted);
+    results.push_back(rc);
+  };
+  size_t i = 0;
+  while (i < count) {
+    size_t k = 0;
+    if (s->entries.empty() && Connect(s) == 0) {
+      for (; k < kBatch && i + k < count; k++) {
+        size_t len;
+        const char* p = span(i + k, &len);
+        iov[k] = {const_cast<char*>(p), len};
+        memset(&msgs[k], 0, sizeof(msgs[k]));
+        msgs[k].msg_hdr.msg_iov = &iov[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+      }
+      int r;
+      do r = sendmmsg(s->fd, msgs, static_cast<unsigned>(k), MSG_NOSIGNAL);
+      while (r < 0 && errno == EINTR);
+      size_t went = r > 0 ? static_cast<size_t>(r) : 0;
+      if (went > 0) {
+        s->sent += static_cast<double>(went);
+        s->accepted += static_cast<double>(went);
+        s->done += static_cast<double>(went);
+        s->ever_sent = true;
+        s->stalled = false;
+        for (size_t j = 0; j < went; j++) note(i + j, kAccepted);
+        i += went;
+      }
+      if (went == k) continue;
+    }
+    // The entry that did not go (or a queue to keep in order): the single-entry path.
+    size_t len;
+    const char* p = span(i, &len);
+    note(i, SendOne(s, p, len));
+    i++;
+  }
+  if (results.empty()) return Napi::Number::New(env, kAccepted);
+  Napi::Array out = Napi::Array::New(env, results.size());
+  for (size_t j = 0; j < results.size(); j++) out.Set(static_cast<uint32_t>(j), Napi::Number::New(env, results[j]));
+  return out;
 }
 
 // jq_exit_drain(): void  the exit drain (delivered, or counted and reported on stderr), for a
@@ -629,6 +703,7 @@ Napi::Value JqNotifyAt(const Napi::CallbackInfo& info) {
 void RegisterJournalQueue(Napi::Env env, Napi::Object exports) {
   exports.Set("jq_init", Napi::Function::New(env, JqInit, "jq_init"));
   exports.Set("jq_send", Napi::Function::New(env, JqSend, "jq_send"));
+  exports.Set("jq_send_many", Napi::Function::New(env, JqSendMany, "jq_send_many"));
   exports.Set("jq_stats", Napi::Function::New(env, JqStats, "jq_stats"));
   exports.Set("jq_configure", Napi::Function::New(env, JqConfigure, "jq_configure"));
   exports.Set("jq_notify_at", Napi::Function::New(env, JqNotifyAt, "jq_notify_at"));

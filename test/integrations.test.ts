@@ -52,6 +52,15 @@ describeWith(JOURNALD_NEEDS, 'pino and winston transports with a real journald',
       expect(entries[0]).toMatchObject({ STEP: '1' });
     });
 
+    it('a burst of 20,000 records (four of 300 kB) through journald's 10-deep queue is stored whole and in order; the worker sends them in batches', async () => {
+      const id = `pino-burst-${process.pid}`;
+      const r = await app('pino-app.cjs', ['burst', '20000'], id);
+      expect(r.stderr).toBe('');
+      const stored = await j.entries(`SYSLOG_IDENTIFIER=${id}`);
+      expect(stored.map((e) => e.MESSAGE)).toEqual(Array.from({ length: 20000 }, (_, i) => `burst ${i}`));
+      expect(stored.filter((e) => (e.BIG as string | undefined)?.length === 300_000).length).toBe(4);
+    }, 120_000);
+
     it('journald SIGSTOPped 5 s: the main thread stays responsive and every entry is stored after resume', async () => {
       const id = `pino-stall-${process.pid}`;
       const r = await j.stallWhile(app('pino-app.cjs', ['stall', '5500'], id), 5000, 300);

@@ -63,6 +63,12 @@ export interface JournalSink {
    * stderr as a readable line (the loggers' choice) instead of returning 0 silently.
    */
   send(entry: Buffer, orStderr: boolean): number;
+  /**
+   * Sends `count` entries framed back to back (entry i ends at `ends[i]`), in order, as `send`
+   * does each (where it can, many to one system call): how many of them failed (-errno; none
+   * is thrown). Entries with no journal at all go to stderr as readable lines when `orStderr`.
+   */
+  sendMany?(entries: Buffer, ends: Uint32Array, count: number, orStderr: boolean): number;
   /** Resolves once every entry sent so far has left the process; rejects with -ETIMEDOUT's SystemdError. */
   flush(timeoutMs?: number): Promise<JournalStats>;
   stats(): JournalStats;

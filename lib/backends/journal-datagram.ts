@@ -53,9 +53,25 @@ export class JournalDatagramSender implements JournalSink {
    * Sends or queues one framed entry (a reused buffer is fine: a queued entry is copied): 1 handed
    * over, queued or counted, 0 no journal socket (ENOENT, as libsystemd), -errno otherwise.
    */
+  sendMany(entries: Buffer, ends: Uint32Array, count: number, orStderr: boolean): number {
+    const r = this.n.jq_send_many(entries, ends, count);
+    if (typeof r === 'number') return 0;
+    let failed = 0;
+    for (let i = 0; i < r.length; i++) {
+      if (r[i] === 0 && orStderr) writeReadable(entries.subarray(i === 0 ? 0 : ends[i - 1], ends[i]));
+      if (this.result(r[i]!) < 0) failed++;
+    }
+    return failed;
+  }
+
   send(entry: Buffer, orStderr: boolean): number {
     const rc = this.n.jq_send(entry);
     if (rc === 0 && orStderr) writeReadable(entry);
+    return rc === 1 ? rc : this.result(rc);
+  }
+
+  /** What one entry's result from the addon means here (pumping, the drop warning). */
+  private result(rc: number): number {
     if (rc === QUEUED) {
       this.startPump();
       return 1;

@@ -34,6 +34,29 @@ export function sendList(list: readonly (readonly [string, string | Buffer])[], 
   return impl.journal.send(w.finish(), orStderr);
 }
 
+const batchWriter = new EntryWriter();
+let batchEnds = new Uint32Array(256);
+
+/**
+ * Sends many field lists (each as sendList would) in order, many to one system call where the
+ * backend can: how many of them failed. For transports that receive records in chunks (pino).
+ */
+export function sendLists(lists: readonly (readonly (readonly [string, string | Buffer])[])[], orStderr = false): number {
+  const sink = impl.journal;
+  if (!sink.sendMany || lists.length < 2) {
+    let failed = 0;
+    for (const list of lists) if (sendList(list, orStderr) < 0) failed++;
+    return failed;
+  }
+  const w = batchWriter.reset();
+  if (batchEnds.length < lists.length) batchEnds = new Uint32Array(lists.length * 2);
+  for (let i = 0; i < lists.length; i++) {
+    for (const [name, value] of lists[i]!) w.value(name, value);
+    batchEnds[i] = w.next();
+  }
+  return sink.sendMany(w.all(), batchEnds, lists.length, orStderr);
+}
+
 function send(fields: JournalFields): boolean {
   // Frames while validating, in one pass into a reused buffer.
   return check(impl.journal.send(encodeFields(fields), false), 'sd_journal_sendv') > 0;

@@ -3,7 +3,7 @@
  * (a failure is counted and warned once), user level maps, serialised errors as fields, and the
  * flush at a transport's end.
  */
-import { journal, sendList } from './index';
+import { journal, sendList, sendLists } from './index';
 import { toPriority, type PriorityName } from '../protocol/levels';
 import type { FieldList } from './sanitize';
 
@@ -37,11 +37,25 @@ export class LossCounter {
     try {
       if (sendList(list, true) < 0) throw new Error('journald refused the entry');
     } catch (err) {
-      this.lost++;
-      if (!this.once.warned) {
-        this.once.warned = true;
-        process.emitWarning(this.warning((err as Error).message), { code: 'LIBSYSTEMD_JOURNAL_LOST' });
-      }
+      this.count(1, err as Error);
+    }
+  }
+
+  /** Sends many entries in order (see sendLists); failures counted as send() counts them. */
+  sendMany(lists: readonly FieldList[]): void {
+    try {
+      const failed = sendLists(lists, true);
+      if (failed > 0) this.count(failed, new Error('journald refused the entry'));
+    } catch (err) {
+      this.count(lists.length, err as Error);
+    }
+  }
+
+  private count(n: number, err: Error): void {
+    this.lost += n;
+    if (!this.once.warned) {
+      this.once.warned = true;
+      process.emitWarning(this.warning(err.message), { code: 'LIBSYSTEMD_JOURNAL_LOST' });
     }
   }
 }

@@ -194,6 +194,23 @@ export class EntryWriter {
     if (!this.identified && implicitIdentifier) this.bytes('SYSLOG_IDENTIFIER', implicitIdentifier);
     return this.buf.subarray(0, this.off);
   }
+
+  /**
+   * Batches: ends the entry framed so far and starts the next one after it in the same buffer;
+   * returns where the ended entry stops (the entries are `all()`, entry i ending at the i-th
+   * offset returned).
+   */
+  next(): number {
+    if (!this.identified && implicitIdentifier) this.bytes('SYSLOG_IDENTIFIER', implicitIdentifier);
+    this.identified = false;
+    this.count = 0;
+    return this.off;
+  }
+
+  /** Every entry of a batch (a view, valid until the writer's next use). */
+  all(): Buffer {
+    return this.buf.subarray(0, this.off);
+  }
 }
 
 const shared = new EntryWriter();
