@@ -56,17 +56,19 @@ async function pinoRun(target) {
   await new Promise((r) => log.flush(r));
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) log.info(META, 'request served');
+  // The calling thread's own time: what a service's thread pays per record.
+  const loop = Number(process.hrtime.bigint() - t0);
   // Until the records are through: handed to the worker and consumed by it.
   await new Promise((r) => log.flush(r));
-  return Number(process.hrtime.bigint() - t0);
+  return [Number(process.hrtime.bigint() - t0), loop];
 }
 
 async function main() {
   const out = { name: mode, backend: `${l.backend.kind}/${l.backend.transport}` };
   if (mode === 'pino-journal' || mode === 'pino-stdout') {
-    const ns = await pinoRun(mode === 'pino-journal' ? 'journal' : 'stdout');
+    const [ns, loop] = await pinoRun(mode === 'pino-journal' ? 'journal' : 'stdout');
     // The records reach the receiver by the time this process has exited (the exit drain).
-    Object.assign(out, { calls: n, sent: WARM + n, nsPerCall: ns / n, rssKb: rssKb() });
+    Object.assign(out, { calls: n, sent: WARM + n, nsPerCall: ns / n, callerNsPerCall: loop / n, rssKb: rssKb() });
   } else if (calls[mode]) {
     const ns = await timed(calls[mode]);
     const t0 = process.hrtime.bigint();
@@ -96,8 +98,10 @@ async function main() {
     await batch(n / 2);
     const rss1 = await rss();
     Object.assign(out, { calls: n, sent: warm + n, rssGrowthMb: rss1 - rss0, rssGrowthSecondHalfMb: rss1 - rssHalf, fdsBefore: fds0, fdsAfter: openFds(), stats: l.journal.stats() });
-  } else if (mode === 'stall') {
+  } else if (mode === 'stall' || mode === 'stall-idle') {
     // Logs for n ms while journald is stopped by the caller; reports the longest event-loop gap.
+    // stall-idle: the same timers without logging, the machine's own floor for that gap.
+    const idle = mode === 'stall-idle';
     const log = loggers.noloc;
     let last = process.hrtime.bigint();
     let maxGap = 0n;
@@ -112,7 +116,7 @@ async function main() {
     const start = Date.now();
     await new Promise((resolve) => {
       const t = setInterval(() => {
-        for (let i = 0; i < 5; i++, sent++) log.info(`stall entry ${sent}`);
+        if (!idle) for (let i = 0; i < 5; i++, sent++) log.info(`stall entry ${sent}`);
         if (Date.now() - start > n) {
           clearInterval(t);
           resolve();
