@@ -49,10 +49,7 @@ export class JournalDatagramSender implements JournalSink {
     if (!RUNTIME_HAS_LIBUV) process.once('exit', () => n.jq_exit_drain());
   }
 
-  /**
-   * Sends or queues one framed entry (a reused buffer is fine: a queued entry is copied): 1 handed
-   * over, queued or counted, 0 no journal socket (ENOENT, as libsystemd), -errno otherwise.
-   */
+  /** Many framed entries in order (see JournalSink.sendMany): runs of them go out with one sendmmsg. */
   sendMany(entries: Buffer, ends: Uint32Array, count: number, orStderr: boolean): number {
     const r = this.n.jq_send_many(entries, ends, count);
     if (typeof r === 'number') return 0;
@@ -64,6 +61,10 @@ export class JournalDatagramSender implements JournalSink {
     return failed;
   }
 
+  /**
+   * Sends or queues one framed entry (a reused buffer is fine: a queued entry is copied): 1 handed
+   * over, queued or counted, 0 no journal socket (ENOENT, as libsystemd), -errno otherwise.
+   */
   send(entry: Buffer, orStderr: boolean): number {
     const rc = this.n.jq_send(entry);
     if (rc === 0 && orStderr) writeReadable(entry);

@@ -1,7 +1,7 @@
 /**
  * The sd_notify protocol in TypeScript (the newest libsystemd's sd_pid_notify_with_fds and
- * sd_notify_barrier, AF_UNIX addresses) over the addon: NOTIFY_SOCKET resolution, one datagram on a socket kept
- * open per thread (libsystemd opens one per call) with SCM_RIGHTS fds and, for a foreign pid,
+ * sd_notify_barrier, AF_UNIX addresses) over the addon: NOTIFY_SOCKET resolution, one datagram
+ * on a socket kept open per thread (libsystemd opens one per call) with SCM_RIGHTS fds and, for a foreign pid,
  * SCM_CREDENTIALS (retried without them when the kernel refuses), and the barrier as a pipe
  * whose hang-up is awaited without blocking the event loop. Without the addon: systemd-notify(1).
  */
