@@ -52,7 +52,7 @@ describeWith(JOURNALD_NEEDS, 'pino and winston transports with a real journald',
       expect(entries[0]).toMatchObject({ STEP: '1' });
     });
 
-    it('a burst of 20,000 records (four of 300 kB) through journald's 10-deep queue is stored whole and in order; the worker sends them in batches', async () => {
+    it('a burst of 20,000 records (four of 300 kB) through a 10-deep journald queue is stored whole and in order; the worker sends them in batches', async () => {
       const id = `pino-burst-${process.pid}`;
       const r = await app('pino-app.cjs', ['burst', '20000'], id);
       expect(r.stderr).toBe('');
