@@ -79,7 +79,7 @@ describeWith({ linux: true }, 'service toolkit', () => {
       expect(r.stderr).toBe('');
       // systemd-id128 is the oracle; where it cannot derive app-specific ids (systemd 247 without
       // AF_ALG sockets in a container) the spec's HMAC-SHA256 computed here with node:crypto is.
-      const id128 = (...a: string[]) => {
+      const id128 = (...a: string[]): string => {
         try {
           return execFileSync('systemd-id128', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
         } catch (err) {
