@@ -28,11 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -560,6 +562,8 @@ Napi::Value JqSend(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, SendOne(s, reinterpret_cast<const char*>(b.Data()), b.Length()));
 }
 
+std::atomic<bool> g_no_sendmmsg{false};
+
 // jq_send_many(entries, ends, count): 1 when every entry was accepted (kAccepted), else an
 //   array of each entry's result as jq_send gives it. Entry i is entries[ends[i-1]..ends[i]).
 //   While nothing waits in the queue, runs of entries go out with one sendmmsg each; anything
@@ -594,7 +598,7 @@ Napi::Value JqSendMany(const Napi::CallbackInfo& info) {
   size_t i = 0;
   while (i < count) {
     size_t k = 0;
-    if (s->entries.empty() && Connect(s) == 0) {
+    if (!g_no_sendmmsg && s->entries.empty() && Connect(s) == 0) {
       for (; k < kBatch && i + k < count; k++) {
         size_t len;
         const char* p = span(i + k, &len);
@@ -603,9 +607,11 @@ Napi::Value JqSendMany(const Napi::CallbackInfo& info) {
         msgs[k].msg_hdr.msg_iov = &iov[k];
         msgs[k].msg_hdr.msg_iovlen = 1;
       }
+      // The system call itself: glibc's wrapper is 2.14's, and the prebuild loads on 2.9.
       int r;
-      do r = sendmmsg(s->fd, msgs, static_cast<unsigned>(k), MSG_NOSIGNAL);
+      do r = static_cast<int>(syscall(SYS_sendmmsg, s->fd, msgs, static_cast<unsigned>(k), MSG_NOSIGNAL));
       while (r < 0 && errno == EINTR);
+      if (r < 0 && errno == ENOSYS) g_no_sendmmsg = true;  // a kernel before 3.0
       size_t went = r > 0 ? static_cast<size_t>(r) : 0;
       if (went > 0) {
         s->sent += static_cast<double>(went);
