@@ -161,7 +161,7 @@ async function main() {
   row('createLogger().info, captureLocation', logLoc, journalBase);
   row('createLogger().info, no location', logNoLoc, journalBase);
 
-  const [pinoStdout, pinoJournal] = await alternate([() => node('pino-stdout', N), J('pino → journal', () => node('pino-journal', N))]);
+  const [pinoStdout, pinoJournal, pinoBuild] = await alternate([() => node('pino-stdout', N), J('pino → journal', () => node('pino-journal', N)), J('pino transport alone', () => node('pino-build', N))]);
   const pinoBase = { 'pino → stdout': pinoStdout.nsPerCall, 'C sd_journal_send': cSend.nsPerCall };
   row('pino → stdout (sonic-boom, /dev/null)', pinoStdout, pinoBase);
   row('pino → journal (libsystemd/pino, worker thread)', pinoJournal, pinoBase);
@@ -169,6 +169,7 @@ async function main() {
   // and sending happen on the worker's thread (another core).
   const callerMedian = (runs) => median(runs.map((r) => r.callerNsPerCall));
   row('pino → journal, the calling thread alone', { ...pinoJournal, nsPerCall: callerMedian(pinoJournal.runs), deliveredAll: undefined, wantAll: undefined }, pinoBase);
+  row('pino → journal, the transport\'s work alone (one thread)', pinoBuild, pinoBase);
 
   const S = (what, run) => delivered(notifySink, what, run);
   const [cNotify, cNotifyRaw, status, statusJs, watchdog] = await alternate([
