@@ -62,8 +62,7 @@ function build(options: build.Options = {}): Writable {
   const batch: FieldList[] = [];
   /** The records of whole lines so far, sent together (one system call for many, where the backend can). */
   function send(): void {
-    if (batch.length === 1) counter.send(batch[0]!);
-    else if (batch.length > 1) counter.sendMany(batch);
+    if (batch.length > 0) counter.sendMany(batch);
     batch.length = 0;
   }
 

@@ -191,8 +191,8 @@ export class EntryWriter {
 
   /** The framed entry (a view of the writer's buffer, valid until its next use). */
   finish(): Buffer {
-    if (!this.identified && implicitIdentifier) this.bytes('SYSLOG_IDENTIFIER', implicitIdentifier);
-    return this.buf.subarray(0, this.off);
+    this.next();
+    return this.all();
   }
 
   /**
