@@ -11,6 +11,8 @@
  *   not parse, whose error code differs between versions) goes to libsystemd.
  */
 import type { NativeBinding } from '../addon';
+import { E } from '../errors';
+import { appSpecific } from '../protocol/id128';
 import type { Backend, JournalSink } from './contract';
 import { journalDatagramSender } from './journal-datagram';
 import { datagramNotifier } from './notifier';
@@ -53,7 +55,16 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     openJournal(open, filter) {
       return this.journalRead === 'native' ? nativeReader().NativeJournalSource.open(n, open, filter) : new (journalctlReader().JournalctlSource)(open, filter);
     },
-    id128: (kind, app) => n.id128(kind, app),
+    id128(kind, app) {
+      const r = n.id128(kind, app);
+      // libsystemd before v250 derives app-specific ids with the kernel's crypto API (AF_ALG) and
+      // fails with EOPNOTSUPP (= ENOTSUP on Linux) where that is not available (containers,
+      // minimal kernels); the derivation itself (HMAC-SHA256, as a v4 UUID) is the same, and the
+      // js backend's: done here then.
+      if (!app || (r !== -E.ENOTSUP && r !== -E.ENOSYS)) return r;
+      const base = n.id128(kind, null);
+      return typeof base === 'number' ? base : appSpecific(Buffer.from(base, 'hex'), app);
+    },
     pidUnit: (pid, kind) => n.pid_unit(pid, kind),
     symbols: () => (symbols ??= Object.freeze(n.libsystemd_symbols())),
     sockets: socketCalls(n),

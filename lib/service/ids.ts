@@ -5,7 +5,7 @@
  */
 import { impl } from '../backends/select';
 import { check, E, invalidType, invalidValue, SystemdError } from '../errors';
-import { appSpecific, id128Bytes } from '../protocol/id128';
+import { id128Bytes } from '../protocol/id128';
 
 export interface IdOptions {
   /** An application id (32 hex digits or a UUID, e.g. from `systemd-id128 new`): derive an app-specific id. */
@@ -15,14 +15,7 @@ export interface IdOptions {
 function id(kind: 0 | 1, options: IdOptions | undefined, syscall: string): string {
   if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidType('options', 'an object', options);
   const app = options?.app === undefined ? null : id128Bytes(options.app, 'options.app');
-  let r = impl.id128(kind, app);
-  // libsystemd before v250 derives app-specific ids with the kernel's crypto API (AF_ALG) and
-  // fails with EOPNOTSUPP (= ENOTSUP on Linux) where that is not available (containers, minimal kernels); the
-  // derivation itself (HMAC-SHA256, as a v4 UUID) is the same: do it here then.
-  if (app && (r === -E.ENOTSUP || r === -E.ENOSYS)) {
-    const base = impl.id128(kind, null);
-    r = typeof base === 'number' ? base : appSpecific(Buffer.from(base, 'hex'), app);
-  }
+  const r = impl.id128(kind, app);
   if (typeof r === 'number') throw new SystemdError(r, syscall);
   return r;
 }
