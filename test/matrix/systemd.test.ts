@@ -29,24 +29,44 @@ const SUITES = [
 ];
 const PACKAGES = ['systemd', 'systemd-sysv', 'util-linux', 'mount', 'procps'];
 
+/**
+ * A root of `suite` that the harness boots: its systemd, and the npm registry's Node (glibc
+ * 2.28+) at this process's execPath, which unit files run (the harness binds the checkout at its
+ * own path). Its systemd version too.
+ */
+async function bootableRoot(suite: string): Promise<{ root: string; version: string }> {
+  const root = await debianRoot(suite, 'amd64', PACKAGES);
+  mkdirSync(join(root, ROOT.slice(1)), { recursive: true });
+  copyFileSync(runtimes.ensure('node-20'), join(root, process.execPath.slice(1)));
+  return { root, version: systemdVersion((await run('chroot', [root, 'systemctl', '--version'])).stdout) };
+}
+
+const systemdVersion = (out: string): string => out.split('\n')[0]!.replace(/^systemd (\d+).*$/, '$1');
+
+interface Report {
+  numTotalTests: number;
+  numPassedTests: number;
+  testResults: { name: string; status: string; message: string; assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+}
+
+/** Every test of a vitest JSON report that did not pass, and every file that failed to load. */
+function notPassed(report: Report): string[] {
+  return report.testResults.flatMap((f) =>
+    f.status === 'failed' && f.assertionResults.length === 0
+      ? [`${f.name}: ${f.message.split('\n')[0]}`]
+      : f.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.fullName}: ${a.status} ${a.failureMessages[0]?.split('\n')[0] ?? ''}`),
+  );
+}
+
 describeWith({ linux: true, root: true, bins: ['debootstrap', 'unshare', 'nsenter', 'setpriv'] }, 'systemd matrix: test/system under each root\'s own PID 1', () => {
   it.each(SUITES)('$suite', async ({ suite, debian }) => {
     const t0 = Date.now();
-    let root: string | undefined;
-    if (suite !== 'host') {
-      root = await debianRoot(suite, 'amd64', PACKAGES);
-      // The harness binds the checkout at its own path, and unit files run /usr/bin/node (this
-      // process's execPath): the npm registry's Node (glibc 2.28+) stands in for the host's.
-      mkdirSync(join(root, ROOT.slice(1)), { recursive: true });
-      copyFileSync(runtimes.ensure('node-20'), join(root, process.execPath.slice(1)));
-    }
-    const version = (await run(root ? 'chroot' : 'systemctl', root ? [root, 'systemctl', '--version'] : ['--version'])).stdout.split('\n')[0]!.replace(/^systemd (\d+).*$/, '$1');
+    const { root, version } = suite === 'host' ? { root: undefined, version: systemdVersion((await run('systemctl', ['--version'])).stdout) } : await bootableRoot(suite);
     const env: Record<string, string | undefined> = { REAL_SYSTEMD_ROOT: root, NODE_EXTRA_CA_CERTS: root ? undefined : process.env.NODE_EXTRA_CA_CERTS };
     const out = join(ROOT, 'test-results', `systemd-${suite}.json`);
     await run(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/system', '--exclude', 'test/system/readme.test.ts', '--reporter=json', `--outputFile=${out}`], { cwd: ROOT, env, timeoutMs: 1_200_000 });
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { numTotalTests: number; numPassedTests: number; numFailedTests: number; testResults: { assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[] };
-    const failed = report.testResults.flatMap((f) => f.assertionResults).filter((a) => a.status === 'failed').map((a) => `${a.fullName}: ${a.failureMessages[0]?.split('\n')[0]}`);
-    expect(failed).toEqual([]);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(notPassed(report)).toEqual([]);
     const seconds = Math.round((Date.now() - t0) / 1000);
     console.log(`systemd ${version} (${debian}): ${report.numPassedTests} of ${report.numTotalTests} passed in ${seconds} s`);
     record({ what: `systemd (${debian}, booted as PID 1)`, version, ran: `test/system: ${report.numTotalTests} tests (Type=notify, watchdog kill and restart, named .socket fds, fd store across restarts, barrier, the service toolkit; each on the backends it covers), ${root ? "the root's" : "the machine's"} libsystemd.so.0, ${seconds} s`, result: 'pass' });
@@ -55,10 +75,7 @@ describeWith({ linux: true, root: true, bins: ['debootstrap', 'unshare', 'nsente
   const UNIT_SUITES = ['test/backends.test.ts', 'test/fuzz.test.ts', 'test/notify.test.ts', 'test/service.test.ts', 'test/journal.test.ts', 'test/reader.test.ts'];
   it.each(SUITES.filter((x) => x.suite !== 'host'))('$suite: the unit suites inside the booted root', async ({ suite, debian }) => {
     const t0 = Date.now();
-    const root = await debianRoot(suite, 'amd64', PACKAGES);
-    mkdirSync(join(root, ROOT.slice(1)), { recursive: true });
-    copyFileSync(runtimes.ensure('node-20'), join(root, process.execPath.slice(1)));
-    const version = (await run('chroot', [root, 'systemctl', '--version'])).stdout.split('\n')[0]!.replace(/^systemd (\d+).*$/, '$1');
+    const { root, version } = await bootableRoot(suite);
     const name = `matrix-units-${suite}`;
     const out = join(ROOT, 'test-results', `systemd-units-${suite}.json`);
     rmSync(out, { force: true });
@@ -71,9 +88,8 @@ describeWith({ linux: true, root: true, bins: ['debootstrap', 'unshare', 'nsente
     } finally {
       await run('bash', [HARNESS, '-n', name, 'stop'], { timeoutMs: 60_000 });
     }
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { numTotalTests: number; numPassedTests: number; numPendingTests: number; testResults: { name: string; status: string; message: string; assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[] };
-    const failed = report.testResults.flatMap((f) => (f.status === 'failed' && f.assertionResults.length === 0 ? [`${f.name}: ${f.message.split('\n')[0]}`] : f.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.fullName}: ${a.status} ${a.failureMessages[0]?.split('\n')[0] ?? ''}`)));
-    expect(failed).toEqual([]);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(notPassed(report)).toEqual([]);
     expect(report.numPassedTests).toBe(report.numTotalTests);
     const seconds = Math.round((Date.now() - t0) / 1000);
     console.log(`systemd ${version} (${debian}), unit suites inside: ${report.numPassedTests} of ${report.numTotalTests} passed in ${seconds} s`);
