@@ -1,7 +1,8 @@
 // The suite's core, runnable by any runtime (Node, Bun, Deno, an arm64 Node under qemu): the
 // loader, activation with a real inherited fd (fd 3, named "http"), notify into a real datagram
 // receiver (with an fd for the fd store on the native transport), journal entries with binary
-// and multi-line values and a stream, then a burst left queued at process.exit(). The test that
+// and multi-line values, a stream and a chunk through the pino transport, then a burst left
+// queued at process.exit(). The test that
 // runs it (test/matrix/runtimes.test.ts) checks what arrived. Prints one JSON line first.
 'use strict';
 const l = require('../..');
@@ -30,6 +31,12 @@ async function main() {
   out.flush = await l.journal.flush(30_000).then((s) => ({ queued: s.queued, dropped: s.dropped }), (err) => ({ error: err.code }));
   const stream = l.journal.stream({ identifier: `${id}-stream` });
   await new Promise((resolve) => stream.end('stream line\n', resolve));
+  // The pino transport as a main-thread destination: a chunk of pino lines, framed and sent as
+  // one batch (sendmmsg where nothing waits), then its end, which flushes.
+  const pino = require('../../dist/pino.js')({ identifier: `${id}-pino` });
+  pino.write(Array.from({ length: N }, (_, i) => `${JSON.stringify({ level: 30, time: Date.now(), msg: `pino ${i}`, seq: i })}\n`).join(''));
+  await new Promise((resolve) => pino.end(resolve));
+  out.pinoLost = pino.lost;
   process.stdout.write(`${JSON.stringify(out)}\n`);
   // Then a burst, left queued: the exit drain must deliver it on this runtime too.
   for (let i = 0; i < N; i++) l.journal.send({ MESSAGE: `late ${i}`, SYSLOG_IDENTIFIER: `${id}-late` });

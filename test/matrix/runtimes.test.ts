@@ -68,7 +68,7 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'qemu-a
     for (const rt of RUNTIMES) {
       const ok = passed.get(rt.name) ?? [];
       if (ok.length === modes.length) {
-        record({ what: rt.label, version: ok[0]!, ran: 'core (loader, activation with a real fd, notify and fd store into a real receiver, journal read back, stream, exit drain) on both native backends', result: 'pass' });
+        record({ what: rt.label, version: ok[0]!, ran: 'core (loader, activation with a real fd, notify and fd store into a real receiver, journal read back, stream, pino transport batch, exit drain) on both native backends', result: 'pass' });
       }
     }
   });
@@ -111,6 +111,8 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'qemu-a
         expect(e.MULTI).toBe('one\ntwo');
       });
       expect((await j.entries(`SYSLOG_IDENTIFIER=${id}-stream`)).map((e) => e.MESSAGE)).toEqual(['stream line']);
+      expect(out.pinoLost).toBe(0);
+      expect(await j.messages(`SYSLOG_IDENTIFIER=${id}-pino`)).toEqual(Array.from({ length: N }, (_, i) => `pino ${i}`));
       expect(await j.messages(`SYSLOG_IDENTIFIER=${id}-late`)).toEqual(Array.from({ length: N }, (_, i) => `late ${i}`));
       passed.set(name, [...(passed.get(name) ?? []), String(out.runtime).split(' ')[1]!.replace(/^v/, '')]);
     } finally {
