@@ -4,10 +4,11 @@
  * up one by one, and prints the commands to run next.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, extname, join, posix, resolve } from 'node:path';
 import { parseListens, type ListenSpec } from './listen';
+import { commandLine, environmentAssignment, line, plainValue, shellWord, shown, UnitValueError, unitNamePart } from './unit-file';
 
 export interface UnitOptions {
   name: string;
@@ -37,6 +38,10 @@ export interface UnitOptions {
   credentials: string[];
   /** The systemd version the units are for (for Type=notify-reload), 0 when unknown. */
   systemdVersion: number;
+  /** --state-dir NAME: StateDirectory=NAME (writable under ProtectSystem=strict; $STATE_DIRECTORY). */
+  stateDir?: string;
+  /** --working-dir DIR: WorkingDirectory= instead of the app's directory. */
+  workingDir?: string;
 }
 
 /** The version of the systemd on this machine (`systemctl --version`), 0 when there is none. */
@@ -68,7 +73,11 @@ export const UNIT_USAGE = `libsystemd unit --exec FILE|'COMMAND LINE' [options]
   --restart POLICY       Restart= (default on-failure): ${RESTART_VALUES.join(', ')}
   --dynamic-user         run as a transient user (DynamicUser=yes)
   --run-as USER          run as USER
-  --env KEY=VALUE        an Environment= line (repeatable)
+  --env KEY=VALUE        an Environment= line (repeatable); the value is taken literally
+  --state-dir NAME       StateDirectory=NAME: a directory the service may write (/var/lib/NAME,
+                         kept across restarts, writable under ProtectSystem=strict); the
+                         service finds its path in $STATE_DIRECTORY
+  --working-dir DIR      WorkingDirectory=DIR (default: the script's directory)
   --description TEXT     Description=
   --print                print the units instead of writing them
   --dir DIR              write the units into DIR
@@ -99,34 +108,131 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
       case '--run-as': o.runAs = value(i++, a); break;
       case '--env': o.env.push(value(i++, a)); break;
       case '--description': o.description = value(i++, a); break;
+      case '--state-dir': o.stateDir = value(i++, a); break;
+      case '--working-dir': o.workingDir = value(i++, a); break;
       case '--print': o.print = true; break;
       case '--dir': o.dir = value(i++, a); break;
-      default: throw new Error(`unknown option ${a}`);
+      default: throw new Error(`unknown option ${shown(a)}`);
     }
   }
   if (!o.exec) throw new Error('--exec FILE is required');
-  if (!(RESTART_VALUES as readonly string[]).includes(o.restart)) throw new Error(`--restart ${o.restart}: one of ${RESTART_VALUES.join(', ')}`);
-  if (o.dynamicUser && o.runAs) throw new Error('--dynamic-user and --run-as exclude each other');
-  if (o.user && (o.dynamicUser || o.runAs)) throw new Error('a --user unit runs as that user: --dynamic-user and --run-as do not apply');
-  if (o.watchdog !== undefined && !/^\d+(\.\d+)?(us|ms|s|min|h)?$/.test(o.watchdog)) throw new Error(`--watchdog ${o.watchdog}: a time such as 10s or 500ms`);
-  for (const e of o.env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw new Error(`--env ${e}: KEY=VALUE`);
+  if (!(RESTART_VALUES as readonly string[]).includes(o.restart)) throw new UnitValueError('--restart', o.restart, `one of ${RESTART_VALUES.join(', ')}`);
+  if (o.dynamicUser && o.runAs !== undefined) throw new Error('--dynamic-user and --run-as exclude each other');
+  if (o.user && (o.dynamicUser || o.runAs !== undefined)) throw new Error('a --user unit runs as that user: --dynamic-user and --run-as do not apply');
+  if (o.watchdog !== undefined && !/^\d+(\.\d+)?(us|ms|s|min|h)?$/.test(o.watchdog)) throw new UnitValueError('--watchdog', o.watchdog, 'a time such as 10s or 500ms');
+  for (const e of o.env) environmentAssignment(e);
   for (const c of o.credentials) {
     const [name, path] = [c.split(':')[0]!, c.includes(':') ? c.slice(c.indexOf(':') + 1) : undefined];
-    if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..') throw new Error(`--credential ${c}: NAME (letters, digits, _.@-) or NAME:/absolute/path`);
-    if (path !== undefined && !path.startsWith('/')) throw new Error(`--credential ${c}: the PATH must be absolute`);
+    if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..') throw new UnitValueError('--credential', c, 'NAME (letters, digits, _.@-) or NAME:/absolute/path');
+    if (path !== undefined) {
+      if (!path.startsWith('/')) throw new UnitValueError('--credential', c, 'the PATH must be absolute');
+      plainValue('--credential', path);
+      if (posix.normalize(path) !== path.replace(/(.)\/$/, '$1')) throw new UnitValueError('--credential', c, `the PATH must be normalized (systemd refuses //, /./ and /../): ${shown(posix.normalize(path))}`);
+    }
+  }
+  if (o.description !== undefined) plainValue('--description', o.description);
+  if (o.stateDir !== undefined) checkStateDir(o.stateDir);
+  if (o.workingDir !== undefined) {
+    if (!o.workingDir.startsWith('/')) throw new UnitValueError('--working-dir', o.workingDir, 'an absolute path');
+    plainValue('--working-dir', o.workingDir);
   }
   if (o.reload) {
     o.systemdVersion = localSystemdVersion();
     o.notes.push(o.systemdVersion >= 253 ? `--reload: Type=notify-reload (systemd ${o.systemdVersion})` : `--reload: Type=notify with ExecReload=/bin/kill -HUP $MAINPID (systemd ${o.systemdVersion || 'unknown'} has no Type=notify-reload; it came in 253)`);
   }
   o.listen = parseListens(listen);
-  if (o.runAs !== undefined && spawnSync('id', ['-u', o.runAs], { stdio: 'ignore' }).status !== 0) throw new Error(`--run-as ${o.runAs}: no such user on this machine`);
+  for (const l of o.listen) {
+    if (l.path !== undefined) plainValue('--listen', l.path);
+    plainValue('--listen', l.name);
+  }
+  if (o.runAs !== undefined) checkRunAs(o.runAs);
+  const wrapper = unwrapPackageScript(o, cwd);
   const script = resolveExec(o, cwd);
-  if (!o.name) o.name = basename(script ?? o.command[0]!, extname(script ?? o.command[0]!));
-  if (!/^[A-Za-z0-9:_.\\-]+$/.test(o.name)) throw new Error(`--name ${o.name}: use letters, digits and :_.-\\ only`);
+  if (wrapper) o.notes.push(wrapper);
+  else warnIfWrapper(o, script);
+  if (o.workingDir !== undefined) o.workdir = o.workingDir;
+  if (!o.name) {
+    const from = script ?? o.command[0]!;
+    o.name = basename(from, extname(from));
+    if (!/^[A-Za-z0-9:_.-]+$/.test(o.name)) throw new UnitValueError('--exec', o.exec, `the unit would be named after the script, ${shown(o.name)}, which is not a unit name: give --name NAME (letters, digits and :_.-)`);
+  }
+  if (!/^[A-Za-z0-9:_.\\-]+$/.test(o.name)) throw new UnitValueError('--name', o.name, 'use letters, digits and :_.-\\ only');
+  if (o.name.length > 200) throw new UnitValueError('--name', o.name, 'at most 200 characters (systemd unit names are at most 255, with the socket name and .socket)');
   checkSandbox(o, script);
   o.exec = script ?? o.command.join(' ');
+  // Every value is checked where it is written: a value systemd could not read back exactly is
+  // refused here, before anything is written.
+  generateUnits(o);
   return o;
+}
+
+/** --state-dir NAME: a relative path systemd accepts in StateDirectory= (no .., not private/). */
+function checkStateDir(name: string): void {
+  plainValue('--state-dir', name);
+  const parts = name.split('/');
+  if (name.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..' || !/^[A-Za-z0-9_.@+-]+$/.test(p))) {
+    throw new UnitValueError('--state-dir', name, 'a name under /var/lib such as myapp or myapp/cache (letters, digits and _.@+-, no ., .. or empty parts)');
+  }
+  if (parts[0] === 'private') throw new UnitValueError('--state-dir', name, 'private/ is systemd\'s own (DynamicUser= keeps state there)');
+}
+
+/** --run-as USER: a user of this machine; an empty name says why (an unset $USER, e.g. as root on Debian). */
+function checkRunAs(user: string): void {
+  if (user === '') throw new UnitValueError('--run-as', user, 'an empty user name (was $USER empty? It is unset for root on some systems, e.g. under sudo on Debian: give the name, e.g. --run-as "$(id -un)" or --run-as www-data)');
+  plainValue('--run-as', user);
+  if (spawnSync('id', ['-u', user], { stdio: 'ignore' }).status !== 0) throw new UnitValueError('--run-as', user, 'no such user on this machine');
+}
+
+/** Programs that run the app as their child: systemd's sockets, NOTIFY_SOCKET and signals would be theirs. */
+const WRAPPERS = new Set(['npm', 'npx', 'yarn', 'pnpm', 'pnpx', 'corepack', 'nodemon', 'pm2', 'pm2-runtime', 'forever', 'ts-node-dev', 'sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'sudo', 'su', 'runuser', 'tsx']);
+
+/**
+ * `npm start`, `npm run start`, `yarn start`, `pnpm start` (and `run NAME`): when package.json's
+ * script is a plain `node FILE [args]` (or there is none and server.js exists, npm's default),
+ * the unit runs that node command directly. Returns the note, or undefined when it did not.
+ */
+function unwrapPackageScript(o: UnitOptions, cwd: string): string | undefined {
+  let w: string[];
+  try {
+    w = words(o.exec);
+  } catch {
+    return undefined;
+  }
+  const program = basename(w[0] ?? '');
+  if (!['npm', 'yarn', 'pnpm'].includes(program)) return undefined;
+  const rest = w.slice(1);
+  const name = rest.length === 1 && rest[0] === 'start' ? 'start' : rest.length === 2 && (rest[0] === 'run' || rest[0] === 'run-script') ? rest[1] : undefined;
+  if (name === undefined) return undefined;
+  let scripts: Record<string, unknown> = {};
+  try {
+    scripts = (JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> }).scripts ?? {};
+  } catch {
+    return undefined;
+  }
+  let body = scripts[name];
+  if (body === undefined && name === 'start' && isFile(join(cwd, 'server.js'))) body = 'node server.js';
+  // Only a plain node command: no shell syntax, no pre/post scripts npm would also run.
+  if (typeof body !== 'string' || !/^node(\s+[A-Za-z0-9_@%+=:,./-]+)+$/.test(body.trim()) || scripts[`pre${name}`] !== undefined || scripts[`post${name}`] !== undefined) return undefined;
+  const was = o.exec;
+  o.exec = body.trim();
+  return `--exec ${shown(was)} runs package.json's "${name}" script, ${shown(o.exec)}: the unit runs that directly (under ${program}, the sockets, NOTIFY_SOCKET and SIGTERM would belong to ${program}, not to node)`;
+}
+
+/** A warning (before anything is written) when --exec runs a wrapper rather than node. */
+function warnIfWrapper(o: UnitOptions, script: string | undefined): void {
+  const program = basename(o.command[0]!);
+  let shebang = '';
+  if (script === o.command[0] && script !== undefined) {
+    try {
+      shebang = readFileSync(script, 'latin1').slice(0, 200).split('\n')[0]!;
+    } catch {
+      // unreadable: nothing to say
+    }
+  }
+  const viaShell = /^#!\s*\S*\/(env\s+)?(ba|da|z|k)?sh\b/.test(shebang);
+  if (!WRAPPERS.has(program) && !viaShell) return;
+  const what = viaShell ? `${script} is a shell script` : `${program} is a wrapper`;
+  o.notes.push(`warning: ${what}: systemd's sockets, NOTIFY_SOCKET and SIGTERM go to it, not to your node process (a service that listens fails with EADDRINUSE, a Type=notify one never becomes ready). Point --exec at the script (--exec server.js, or --exec 'node server.js'), or make the wrapper end with exec node … so node replaces it`);
 }
 
 /** Splits a command line into words: spaces separate, '…' and "…" quote, \\ escapes. */
@@ -156,7 +262,7 @@ function words(line: string): string[] {
       started = true;
     }
   }
-  if (quote) throw new Error(`--exec ${line}: unbalanced ${quote}`);
+  if (quote) throw new UnitValueError('--exec', line, `unbalanced ${quote}`);
   if (started) out.push(cur);
   return out;
 }
@@ -174,7 +280,7 @@ function findProgram(program: string, cwd: string): string {
   if (program === 'node') return process.execPath;
   if (program.includes('/')) {
     const p = resolve(cwd, program);
-    if (!isFile(p)) throw new Error(`--exec: ${program}: no such file`);
+    if (!isFile(p)) throw new UnitValueError('--exec', program, 'no such file');
     return p;
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -186,7 +292,7 @@ function findProgram(program: string, cwd: string): string {
       // not here
     }
   }
-  throw new Error(`--exec: ${program}: not found in PATH`);
+  throw new UnitValueError('--exec', program, 'not found in PATH');
 }
 
 /**
@@ -207,20 +313,20 @@ function resolveExec(o: UnitOptions, cwd: string): string | undefined {
     const direct = executable && !/\.(c|m)?js$/.test(asFile);
     o.command = [...(direct ? [asFile] : [process.execPath, asFile]), ...o.args];
     o.workdir = dirname(asFile);
-    o.notes.push(`--exec ${o.exec} is a file: ExecStart=${o.command.map(word).join(' ')}`);
+    o.notes.push(`--exec ${shown(o.exec)} is a file: ExecStart=${commandLine(o.command)}`);
     return asFile;
   }
   const w = words(o.exec);
   if (w.length < 2) {
-    throw new Error(`--exec ${o.exec}: no such file (give the script, e.g. --exec server.js, or a command line in quotes, e.g. --exec 'node server.js')`);
+    throw new UnitValueError('--exec', o.exec, `no such file (give the script, e.g. --exec server.js, or a command line in quotes, e.g. --exec 'node server.js')`);
   }
   o.command = [findProgram(w[0]!, cwd), ...w.slice(1), ...o.args];
   o.workdir = cwd;
   // The script the command runs: its first argument that is a file (node's options come first).
   const script = w.slice(1).map((x) => resolve(cwd, x)).find((x) => !x.startsWith('-') && isFile(x));
   const named = w.slice(1).find((x) => !x.startsWith('-'));
-  if (script === undefined && named !== undefined && /\.(c|m)?js$/.test(named)) throw new Error(`--exec ${o.exec}: ${named}: no such file`);
-  o.notes.push(`--exec ${JSON.stringify(o.exec)} is a command line: ExecStart=${o.command.map(word).join(' ')}, WorkingDirectory=${o.workdir}`);
+  if (script === undefined && named !== undefined && /\.(c|m)?js$/.test(named)) throw new UnitValueError('--exec', o.exec, `${shown(named)}: no such file`);
+  o.notes.push(`--exec ${JSON.stringify(o.exec)} is a command line: ExecStart=${commandLine(o.command)}, WorkingDirectory=${o.workdir}`);
   return script;
 }
 
@@ -251,25 +357,32 @@ function checkSandbox(o: UnitOptions, script: string | undefined): void {
   }
   if (o.dynamicUser && script) {
     const blocked = othersCanRead(script);
-    if (blocked) throw new Error(`--dynamic-user: the transient user cannot read ${script} (${blocked} is closed to other users, mode ${(statSync(blocked).mode & 0o777).toString(8)}); use --run-as ${process.env.SUDO_USER ?? 'USER'}, or move the app (e.g. to /srv or /opt)`);
+    if (blocked) throw new Error(`--dynamic-user: the transient user cannot read ${shown(script)} (${shown(blocked)} is closed to other users, mode ${(statSync(blocked).mode & 0o777).toString(8)}); use --run-as ${process.env.SUDO_USER ?? 'USER'}, or move the app (e.g. to /srv or /opt)`);
   }
 }
 
-/** Quotes a word for a unit file's command line when it needs it. */
-function word(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$])/g, '\\$1')}"`;
+/** The .socket unit's name for a socket: its FileDescriptorName= with what unit names cannot hold as \\xHH. */
+function socketUnitName(o: UnitOptions, l: ListenSpec): string {
+  const n = `${o.name}-${unitNamePart(l.name)}.socket`;
+  if (n.length > 255) throw new UnitValueError('--listen', l.name, `the socket unit ${shown(n)} would be longer than systemd's 255 characters: a shorter NAME or --name`);
+  return n;
+}
+
+/** The Description= the units share. */
+function description(o: UnitOptions): string {
+  return o.description ?? `${o.name} (Node.js)`;
 }
 
 function socketUnit(o: UnitOptions, l: ListenSpec): string {
   const address = l.datagram ? l.address.slice(4) : l.address;
   return [
     '[Unit]',
-    `Description=${o.description ?? o.name} (socket "${l.name}")`,
+    line('Description', plainValue('--description', `${o.description ?? o.name} (socket "${l.name}")`)),
     '',
     '[Socket]',
-    `${l.datagram ? 'ListenDatagram' : 'ListenStream'}=${address}`,
-    `FileDescriptorName=${l.name}`,
-    `Service=${o.name}.service`,
+    line(l.datagram ? 'ListenDatagram' : 'ListenStream', plainValue('--listen', address)),
+    line('FileDescriptorName', plainValue('--listen', l.name)),
+    line('Service', `${o.name}.service`),
     '',
     '[Install]',
     'WantedBy=sockets.target',
@@ -278,20 +391,24 @@ function socketUnit(o: UnitOptions, l: ListenSpec): string {
 }
 
 function serviceUnit(o: UnitOptions, sockets: string[]): string {
-  const lines = ['[Unit]', `Description=${o.description ?? `${o.name} (Node.js)`}`];
-  if (sockets.length) lines.push(`Requires=${sockets.join(' ')}`, `After=${sockets.join(' ')}`);
+  const lines = ['[Unit]', line('Description', plainValue('--description', description(o)))];
+  if (sockets.length) lines.push(line('Requires', sockets.join(' ')), line('After', sockets.join(' ')));
   else if (!o.user) lines.push('After=network.target');
   const notifyReload = o.reload && o.systemdVersion >= 253;
   lines.push('', '[Service]', `Type=${notifyReload ? 'notify-reload' : o.notify || o.reload ? 'notify' : 'simple'}`);
-  lines.push(`ExecStart=${o.command.map(word).join(' ')}`);
+  lines.push(line('ExecStart', commandLine(o.command)));
   if (o.reload && !notifyReload) lines.push('ExecReload=/bin/kill -HUP $MAINPID');
-  for (const c of o.credentials) lines.push(`LoadCredential=${c}`);
-  lines.push(`WorkingDirectory=${o.workdir}`);
-  lines.push('Environment=NODE_ENV=production', ...o.env.map((e) => `Environment=${word(e)}`));
-  lines.push(`Restart=${o.restart}`, 'RestartSec=1s');
-  if (o.watchdog) lines.push(`WatchdogSec=${o.watchdog}`);
+  for (const c of o.credentials) {
+    const colon = c.indexOf(':');
+    lines.push(line('LoadCredential', colon < 0 ? c : `${c.slice(0, colon)}:${plainValue('--credential', c.slice(colon + 1))}`));
+  }
+  lines.push(line('WorkingDirectory', plainValue(o.workingDir !== undefined ? '--working-dir' : '--exec (its directory)', o.workdir)));
+  if (o.stateDir !== undefined) lines.push(line('StateDirectory', plainValue('--state-dir', o.stateDir)));
+  lines.push('Environment=NODE_ENV=production', ...o.env.map((e) => line('Environment', environmentAssignment(e))));
+  lines.push(line('Restart', o.restart), 'RestartSec=1s');
+  if (o.watchdog) lines.push(line('WatchdogSec', o.watchdog));
   if (o.dynamicUser) lines.push('DynamicUser=yes');
-  if (o.runAs) lines.push(`User=${o.runAs}`);
+  if (o.runAs !== undefined) lines.push(line('User', plainValue('--run-as', o.runAs)));
   lines.push('NoNewPrivileges=yes');
   if (!o.user) {
     // Sandboxing that costs a Node service nothing (no MemoryDenyWriteExecute=: V8's JIT needs it).
@@ -322,15 +439,15 @@ export interface GeneratedUnits {
 }
 
 export function generateUnits(o: UnitOptions): GeneratedUnits {
-  const sockets = o.listen.map((l) => `${o.name}-${l.name}.socket`);
+  const sockets = o.listen.map((l) => socketUnitName(o, l));
   const files: Record<string, string> = { [`${o.name}.service`]: serviceUnit(o, sockets) };
   o.listen.forEach((l, i) => (files[sockets[i]!] = socketUnit(o, l)));
   const dir = o.dir ?? (o.user ? join(homedir(), '.config', 'systemd', 'user') : '/etc/systemd/system');
   const ctl = o.user ? 'systemctl --user' : 'sudo systemctl';
-  const start = sockets.length ? sockets.join(' ') : `${o.name}.service`;
+  const start = sockets.length ? sockets.map(shellWord).join(' ') : `${o.name}.service`;
   const next = [`${ctl} daemon-reload`, `${ctl} enable --now ${start}`];
   if (o.user) next.push('loginctl enable-linger "$USER"   # keep user services running after you log out');
-  next.push(`${o.user ? 'systemctl --user' : 'systemctl'} status ${o.name}`, `journalctl ${o.user ? '--user-unit' : '-u'} ${o.name} -f`);
+  next.push(`${o.user ? 'systemctl --user' : 'systemctl'} status ${shellWord(o.name)}`, `journalctl ${o.user ? '--user-unit' : '-u'} ${shellWord(o.name)} -f`);
   if (!o.dynamicUser && !o.runAs && !o.user) next.push(`# runs as root: consider --dynamic-user or --run-as USER`);
   return { files, dir, next };
 }
