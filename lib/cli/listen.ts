@@ -7,6 +7,7 @@
  * position. `listenArgs('http', { port: 8080 })` therefore works with `--listen 8080`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { shown } from './unit-file';
 
 export interface ListenSpec {
   /** LISTEN_FDNAMES entry / FileDescriptorName=. */
@@ -31,7 +32,7 @@ const FORMS = 'a port (8080), IPv4:port (127.0.0.1:8080), [IPv6]:port ([::1]:808
 
 function port(text: string, spec: string): number {
   const n = Number(text);
-  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 65535) throw new Error(`--listen ${spec}: port ${text} is not a port from 1 to 65535`);
+  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 65535) throw new Error(`--listen ${shown(spec)}: port ${text} is not a port from 1 to 65535`);
   return n;
 }
 
@@ -41,27 +42,27 @@ export function parseListen(spec: string, index: number): ListenSpec {
   const eq = spec.indexOf('=');
   const name = eq >= 0 ? spec.slice(0, eq) : defaultSocketName(index);
   const address = eq >= 0 ? spec.slice(eq + 1) : spec;
-  if (!/^[\x21-\x39\x3b-\x3c\x3e-\x7e]{1,255}$/.test(name)) throw new Error(`--listen ${spec}: the name ${JSON.stringify(name)} must be 1-255 printable characters without ':', '=' or spaces`);
+  if (!/^[\x21-\x39\x3b-\x3c\x3e-\x7e]{1,255}$/.test(name)) throw new Error(`--listen ${shown(spec)}: the name ${JSON.stringify(name)} must be 1-255 printable characters without ':', '=' or spaces`);
   const datagram = address.startsWith('udp:');
   const a = datagram ? address.slice(4) : address;
-  if (a === '') throw new Error(`--listen ${spec}: no address; give ${FORMS}`);
+  if (a === '') throw new Error(`--listen ${shown(spec)}: no address; give ${FORMS}`);
   let m: RegExpExecArray | null;
   if (a.startsWith('/')) {
-    if (Buffer.byteLength(a) > 107) throw new Error(`--listen ${spec}: a socket path is at most 107 bytes`);
-    if (/\s/.test(a)) throw new Error(`--listen ${spec}: a socket path without spaces`);
+    if (Buffer.byteLength(a) > 107) throw new Error(`--listen ${shown(spec)}: a socket path is at most 107 bytes`);
+    if (/\s/.test(a)) throw new Error(`--listen ${shown(spec)}: a socket path without spaces`);
     return { name, address, datagram, path: a };
   }
   if (/^\d+$/.test(a)) return { name, address, datagram, family: 6, host: '::', port: port(a, spec) };
   if ((m = /^\[([^\]]*)\]:(\d+)$/.exec(a))) {
-    if (!isIPv6(m[1]!)) throw new Error(`--listen ${spec}: ${m[1]} is not an IPv6 address`);
+    if (!isIPv6(m[1]!)) throw new Error(`--listen ${shown(spec)}: ${m[1]} is not an IPv6 address`);
     return { name, address, datagram, family: 6, host: m[1]!, port: port(m[2]!, spec) };
   }
   if ((m = /^([^:]+):(\d+)$/.exec(a))) {
     if (isIPv4(m[1]!)) return { name, address, datagram, family: 4, host: m[1]!, port: port(m[2]!, spec) };
     // systemd's ListenStream= takes no host names; a name could also resolve differently later.
-    throw new Error(`--listen ${spec}: ${JSON.stringify(m[1])} is not an IP address; give 127.0.0.1:${m[2]} or [::1]:${m[2]} (systemd's ListenStream= takes no host names)`);
+    throw new Error(`--listen ${shown(spec)}: ${JSON.stringify(m[1])} is not an IP address; give 127.0.0.1:${m[2]} or [::1]:${m[2]} (systemd's ListenStream= takes no host names)`);
   }
-  throw new Error(`--listen ${spec}: not an address; give ${FORMS}`);
+  throw new Error(`--listen ${shown(spec)}: not an address; give ${FORMS}`);
 }
 
 /** Parses every `--listen` value, refusing two sockets with one name. */

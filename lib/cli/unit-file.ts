@@ -73,9 +73,23 @@ export function plainValue(what: string, value: string, { specifiers = true }: {
   // eslint-disable-next-line no-control-regex
   const cc = /[\x00-\x1f\x7f]/.exec(value);
   if (cc) throw new UnitValueError(what, value, `a control character (${JSON.stringify(cc[0])}) cannot be written into this setting: systemd takes it as written, and a newline would start a new line of the unit file`);
-  if (/^\s|\s$/.test(value)) throw new UnitValueError(what, value, 'leading or trailing whitespace cannot be written into this setting (systemd strips it)');
+  // conf-parser strips WHITESPACE (" \t\n\r") around a value; other spaces (U+00A0…) stay.
+  if (/^[ \t\n\r]|[ \t\n\r]$/.test(value)) throw new UnitValueError(what, value, 'leading or trailing whitespace cannot be written into this setting (systemd strips it)');
   if (/(^|[^\\])(\\\\)*\\$/.test(value)) throw new UnitValueError(what, value, 'a trailing backslash cannot be written into this setting (systemd would join the next line to it)');
   return specifiers ? escapeSpecifiers(value) : value;
+}
+
+/** PATH_MAX and NAME_MAX: systemd refuses a longer path ("Failed to resolve unit specifiers") or path component. */
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
+/** A path for a setting that takes it as written (WorkingDirectory=, StateDirectory=, a credential's path). */
+export function pathValue(what: string, value: string): string {
+  const out = plainValue(what, value);
+  if (Buffer.byteLength(value) >= PATH_MAX) throw new UnitValueError(what, `${value.slice(0, 40)}…`, `${Buffer.byteLength(value)} bytes: systemd refuses a path of ${PATH_MAX} bytes or more`);
+  const long = value.split('/').find((c) => Buffer.byteLength(c) > NAME_MAX);
+  if (long !== undefined) throw new UnitValueError(what, `${value.slice(0, 40)}…`, `a path component of ${Buffer.byteLength(long)} bytes: at most ${NAME_MAX}`);
+  return out;
 }
 
 /** C escapes systemd's cunescape_one() reads back; other control characters as \xHH. */

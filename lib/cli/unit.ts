@@ -8,7 +8,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, extname, join, posix, resolve } from 'node:path';
 import { parseListens, type ListenSpec } from './listen';
-import { commandLine, environmentAssignment, line, plainValue, shellWord, shown, UnitValueError, unitNamePart } from './unit-file';
+import { commandLine, environmentAssignment, line, pathValue, plainValue, shellWord, shown, UnitValueError, unitNamePart } from './unit-file';
 
 export interface UnitOptions {
   name: string;
@@ -95,7 +95,7 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
     const a = argv[i]!;
     switch (a) {
       case '--exec': o.exec = value(i++, a); break;
-      case '--name': o.name = value(i++, a); break;
+      case '--name': o.name = value(i++, a); if (o.name === '') throw new UnitValueError('--name', '', 'an empty unit name'); break;
       case '--arg': o.args.push(value(i++, a)); break;
       case '--user': o.user = true; break;
       case '--listen': listen.push(value(i++, a)); break;
@@ -126,7 +126,7 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
     if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..') throw new UnitValueError('--credential', c, 'NAME (letters, digits, _.@-) or NAME:/absolute/path');
     if (path !== undefined) {
       if (!path.startsWith('/')) throw new UnitValueError('--credential', c, 'the PATH must be absolute');
-      plainValue('--credential', path);
+      pathValue('--credential', path);
       if (posix.normalize(path) !== path.replace(/(.)\/$/, '$1')) throw new UnitValueError('--credential', c, `the PATH must be normalized (systemd refuses //, /./ and /../): ${shown(posix.normalize(path))}`);
     }
   }
@@ -134,7 +134,7 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
   if (o.stateDir !== undefined) checkStateDir(o.stateDir);
   if (o.workingDir !== undefined) {
     if (!o.workingDir.startsWith('/')) throw new UnitValueError('--working-dir', o.workingDir, 'an absolute path');
-    plainValue('--working-dir', o.workingDir);
+    pathValue('--working-dir', o.workingDir);
   }
   if (o.reload) {
     o.systemdVersion = localSystemdVersion();
@@ -168,7 +168,7 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
 
 /** --state-dir NAME: a relative path systemd accepts in StateDirectory= (no .., not private/). */
 function checkStateDir(name: string): void {
-  plainValue('--state-dir', name);
+  pathValue('--state-dir', name);
   const parts = name.split('/');
   if (name.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..' || !/^[A-Za-z0-9_.@+-]+$/.test(p))) {
     throw new UnitValueError('--state-dir', name, 'a name under /var/lib such as myapp or myapp/cache (letters, digits and _.@+-, no ., .. or empty parts)');
@@ -400,10 +400,10 @@ function serviceUnit(o: UnitOptions, sockets: string[]): string {
   if (o.reload && !notifyReload) lines.push('ExecReload=/bin/kill -HUP $MAINPID');
   for (const c of o.credentials) {
     const colon = c.indexOf(':');
-    lines.push(line('LoadCredential', colon < 0 ? c : `${c.slice(0, colon)}:${plainValue('--credential', c.slice(colon + 1))}`));
+    lines.push(line('LoadCredential', colon < 0 ? c : `${c.slice(0, colon)}:${pathValue('--credential', c.slice(colon + 1))}`));
   }
-  lines.push(line('WorkingDirectory', plainValue(o.workingDir !== undefined ? '--working-dir' : '--exec (its directory)', o.workdir)));
-  if (o.stateDir !== undefined) lines.push(line('StateDirectory', plainValue('--state-dir', o.stateDir)));
+  lines.push(line('WorkingDirectory', pathValue(o.workingDir !== undefined ? '--working-dir' : '--exec (its directory)', o.workdir)));
+  if (o.stateDir !== undefined) lines.push(line('StateDirectory', pathValue('--state-dir', o.stateDir)));
   lines.push('Environment=NODE_ENV=production', ...o.env.map((e) => line('Environment', environmentAssignment(e))));
   lines.push(line('Restart', o.restart), 'RestartSec=1s');
   if (o.watchdog) lines.push(line('WatchdogSec', o.watchdog));
