@@ -199,7 +199,7 @@ export function showEnvironment(shown: string): string[] {
       i++;
       continue;
     }
-    // Bytes: \xHH may be one byte of a UTF-8 sequence.
+    // Bytes: \xHH and \ooo may be one byte of a UTF-8 sequence.
     const w: number[] = [];
     const text = (t: string) => w.push(...Buffer.from(t, 'utf8'));
     let quote = false;
@@ -213,6 +213,10 @@ export function showEnvironment(shown: string): string[] {
         } else if (n === 'x') {
           w.push(parseInt(shown.slice(i + 2, i + 4), 16));
           i += 3;
+        } else if (/^[0-7]{3}$/.test(shown.slice(i + 1, i + 4))) {
+          // Octal: one byte (systemctl escapes the bytes of some UTF-8 sequences so).
+          w.push(parseInt(shown.slice(i + 1, i + 4), 8));
+          i += 3;
         } else {
           const [t, k] = cunescapeOne(shown, i + 1);
           text(t);
@@ -220,7 +224,11 @@ export function showEnvironment(shown: string): string[] {
         }
       } else if (c === '"') quote = !quote;
       else if (c === ' ' && !quote) break;
-      else text(c);
+      else {
+        const ch = String.fromCodePoint(shown.codePointAt(i)!);
+        text(ch);
+        i += ch.length - 1;
+      }
     }
     out.push(Buffer.from(w).toString('utf8'));
   }
