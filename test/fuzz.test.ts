@@ -8,13 +8,16 @@
  * read back with journalctl -o json, field by field.
  */
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJsBackend } from '../lib/backends/js';
 import { createLibsystemdBackend } from '../lib/backends/libsystemd';
 import { addonSystemCalls } from '../lib/backends/os';
+import { generateUnits, parseUnitArgs } from '../lib/cli/unit';
+import { commandLine, environmentAssignment, plainValue, UnitValueError } from '../lib/cli/unit-file';
 import { E } from '../lib/errors';
 import { objectFields } from '../lib/journal/sanitize';
 import { encodeFields, fdIsJournal, frame, unframe, validFieldName } from '../lib/protocol/journal';
@@ -22,7 +25,9 @@ import { encodeState, notifyAddress } from '../lib/protocol/notify';
 import { load } from './helpers/addon';
 import { FIXTURES, MODES, type Mode } from './helpers/child';
 import { describeWith, installedSystemd, versionQuirk } from './helpers/env';
+import { asWritten, wellFormed } from './helpers/hostile';
 import { Journald, JOURNALD_NEEDS, type Entry } from './helpers/journald';
+import { environment, execCommand, parseUnitFile, plain, values } from './helpers/unit-file-oracle';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
@@ -313,4 +318,115 @@ describeWith(JOURNALD_NEEDS, 'fuzz: journal entries through a real journald', ()
       }
     });
   }, 180_000);
+});
+
+/**
+ * The unit writer (`libsystemd unit`, issue 25): any string is either refused with a stable code
+ * or written so that systemd's reading (the oracle transcribed from conf-parser, extract_first_word,
+ * cunescape_one, specifier_printf and replace_env) gives back exactly that string, on one line. A
+ * sample of whole generated units also goes through the real `systemd-analyze verify`, which
+ * must print nothing.
+ */
+describe('fuzz: the unit writer', () => {
+  /** Strings heavy in what systemd treats specially, plus arbitrary UTF-16 (lone surrogates too). */
+  const hostile = fc.oneof(
+    fc.string({ unit: fc.constantFrom('%', '$', '{', '}', '\\', '"', "'", ';', ' ', '\t', '\n', '\r', '\0', '\x01', '\x7f', '#', '[', ']', '=', 'a', 'n', 'x', '0', 'é', '😀', '\u00a0', '\u2028', '\ud800', '\uffff', '\ufdd0'), maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+  );
+  const refused = (f: () => string): string | undefined => {
+    try {
+      return f();
+    } catch (err) {
+      expect(err).toBeInstanceOf(UnitValueError);
+      expect((err as { code: string }).code).toBe('ERR_INVALID_ARG_VALUE');
+      expect((err as Error).message).not.toMatch(/[\n\r]/);
+      return undefined;
+    }
+  };
+  const oneLine = (text: string) => expect(text).not.toMatch(/[\x00-\x1f\x7f]/);
+
+  it('an ExecStart= argument: refused only for a NUL, a lone surrogate or a noncharacter, otherwise read back exactly (after %% and $$)', () => {
+    fc.assert(
+      fc.property(hostile, (v) => {
+        const w = refused(() => commandLine(['/usr/bin/node', v]));
+        expect(w === undefined).toBe(v.includes('\0') || !wellFormed(v));
+        if (w === undefined) return;
+        oneLine(w);
+        const unit = parseUnitFile(`[Service]\nExecStart=${w}\n`);
+        expect(execCommand(values(unit, 'Service', 'ExecStart')[0]!).argv).toEqual(['/usr/bin/node', v]);
+      }),
+      params,
+    );
+  });
+
+  it('an Environment= assignment: read back exactly ($ literal, % as %%)', () => {
+    fc.assert(
+      fc.property(hostile, (v) => {
+        const w = refused(() => environmentAssignment(`K=${v}`));
+        expect(w === undefined).toBe(v.includes('\0') || !wellFormed(v));
+        if (w === undefined) return;
+        oneLine(w);
+        expect(values(parseUnitFile(`[Service]\nEnvironment=${w}\n`), 'Service', 'Environment').flatMap(environment)).toEqual([`K=${v}`]);
+      }),
+      params,
+    );
+  });
+
+  it('a value taken as written (Description=): read back exactly on one line, or refused when systemd cannot hold it', () => {
+    fc.assert(
+      fc.property(hostile, (v) => {
+        const w = refused(() => plainValue('--description', v));
+        expect(w === undefined).toBe(!asWritten(v));
+        if (w === undefined) return;
+        oneLine(w);
+        const unit = parseUnitFile(`[Unit]\nDescription=${w}\nAfter=x\n`);
+        expect(unit.get('Unit')!.map(([k]) => k)).toEqual(['Description', 'After']);
+        expect(values(unit, 'Unit', 'Description').map(plain)).toEqual([v]);
+      }),
+      params,
+    );
+  });
+
+  describeWith({ linux: true, bins: ['systemd-analyze'] }, 'whole units through systemd-analyze verify', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync('/run/libsystemd-fuzz-unit-');
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, 'app.js'), '');
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** 200 units, up to 2,000 under npm run test:fuzz. */
+    const UNITS = Math.max(200, Math.min(2000, Math.floor(RUNS / 50)));
+    it(`${UNITS} random units (argument, environment, description, socket name) verify without one warning and read back exactly`, () => {
+      const gen = fc.record({ arg: hostile, env: hostile, description: hostile, fdname: fc.string({ unit: fc.constantFrom('a', '%', '$', '\\', '"', "'", ';', '#', '[', '-', '.', '/', '@'), minLength: 1, maxLength: 12 }) });
+      const files: string[] = [];
+      let n = 0;
+      for (const s of fc.sample(gen, { numRuns: UNITS * 10, seed: SEED })) {
+        let o;
+        try {
+          o = parseUnitArgs(['--exec', join(dir, 'app.js'), '--name', `f${n}`, '--arg', s.arg, '--env', `K=${s.env}`, '--description', s.description, '--listen', `${s.fdname}=/run/f${n}.sock`], dir);
+        } catch (err) {
+          expect((err as { code?: string }).code ?? 'ERR_INVALID_ARG_VALUE').toBe('ERR_INVALID_ARG_VALUE');
+          continue;
+        }
+        const { files: units } = generateUnits(o);
+        const service = parseUnitFile(units[`f${n}.service`]!);
+        expect(execCommand(values(service, 'Service', 'ExecStart')[0]!).argv).toEqual([process.execPath, join(dir, 'app.js'), s.arg]);
+        expect(values(service, 'Service', 'Environment').flatMap(environment)).toEqual(['NODE_ENV=production', `K=${s.env}`]);
+        expect(values(service, 'Unit', 'Description').map(plain)).toEqual([s.description]);
+        for (const [name, text] of Object.entries(units)) {
+          writeFileSync(join(dir, name), text);
+          files.push(join(dir, name));
+        }
+        if (++n === UNITS) break;
+      }
+      expect(n).toBe(UNITS);
+      for (let k = 0; k < files.length; k += 50) {
+        const r = spawnSync('systemd-analyze', ['verify', '--', ...files.slice(k, k + 50)], { encoding: 'utf8' });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+      }
+    }, 120_000);
+  });
 });

@@ -23,7 +23,8 @@
  *   value with a control character, leading or trailing whitespace, or an odd run of trailing
  *   backslashes cannot be written there, and is refused.
  * - A NUL cannot be in any value, and systemd reads only valid UTF-8 (a lone surrogate in a
- *   JavaScript string has no UTF-8 form).
+ *   JavaScript string has no UTF-8 form; unichar_is_valid() also refuses the noncharacters
+ *   U+FDD0–U+FDEF and U+xFFFE/U+xFFFF: "String is not UTF-8 clean, ignoring assignment").
  */
 import { invalidValue, InvalidArgumentError } from '../errors';
 
@@ -49,6 +50,17 @@ export class UnitValueError extends InvalidArgumentError {
 function checkText(what: string, value: string): void {
   if (value.includes('\0')) throw new UnitValueError(what, value, 'a NUL byte cannot be written into a unit file');
   if (!isWellFormed(value)) throw new UnitValueError(what, value, 'not valid Unicode (a lone surrogate has no UTF-8 form; systemd reads UTF-8)');
+  const nonchar = noncharacter(value);
+  if (nonchar !== undefined) throw new UnitValueError(what, value, `U+${nonchar.toString(16).toUpperCase()} is a Unicode noncharacter, which systemd refuses as not UTF-8 clean (unichar_is_valid)`);
+}
+
+/** The first code point systemd's unichar_is_valid() refuses: U+FDD0–U+FDEF and U+xFFFE/U+xFFFF of every plane. */
+export function noncharacter(value: string): number | undefined {
+  for (const ch of value) {
+    const cp = ch.codePointAt(0)!;
+    if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) return cp;
+  }
+  return undefined;
 }
 
 function isWellFormed(s: string): boolean {

@@ -47,6 +47,7 @@ export const HOSTILE: readonly string[] = [
   'del\x7f',
   'nul\0byte',
   'lone \ud800 surrogate',
+  'nonchar \ufdd0 \uffff \u{10fffe}',
   '',
   'x'.repeat(100_000),
   'y'.repeat(MAX_ARG_STRLEN + 1),
@@ -55,7 +56,8 @@ export const HOSTILE: readonly string[] = [
 
 export const CC = /[\x00-\x1f\x7f]/;
 /** What a setting that takes its value as written can hold (systemd strips " \t\n\r" and joins a line ending in an odd backslash). */
-export const wellFormed = (v: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v);
+/** Text systemd reads as UTF-8: no lone surrogate, no noncharacter (unichar_is_valid). */
+export const wellFormed = (v: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v) && ![...v].some((c) => { const cp = c.codePointAt(0)!; return (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe; });
 export const asWritten = (v: string) => v !== '' && !CC.test(v) && !/^[ \t\n\r]|[ \t\n\r]$/.test(v) && !/(^|[^\\])(\\\\)*\\$/.test(v) && wellFormed(v);
 /** A path systemd takes: as written, under PATH_MAX, no component over NAME_MAX. */
 export const asPath = (p: string) => asWritten(p) && Buffer.byteLength(p) < 4096 && p.split('/').every((c) => Buffer.byteLength(c) <= 255);
