@@ -234,6 +234,7 @@ describeWith({ linux: true }, 'libsystemd unit: the command line', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('StateDirectory=billing\n');
     expect(r.stdout).toContain('ProtectSystem=strict\n');
+    expect(r.stderr).toContain('--state-dir billing: StateDirectory=billing, writable by the service (/var/lib/billing) and kept across restarts; the service finds its path in $STATE_DIRECTORY');
     for (const bad of ['/var/lib/x', '../x', 'a//b', 'private', 'a b']) {
       const b = await unit(['--exec', app, '--state-dir', bad, '--print']);
       expect(b.code, bad).toBe(2);

@@ -56,7 +56,10 @@ export const RESTART_VALUES = ['no', 'on-success', 'on-failure', 'on-abnormal', 
 
 export const UNIT_USAGE = `libsystemd unit --exec FILE|'COMMAND LINE' [options]
   --exec FILE            the script node runs (required), or a command line in quotes
-                         ('node server.js --port 8080'); which one was taken is printed
+                         ('node server.js --port 8080'); which one was taken is printed.
+                         'npm start' (yarn, pnpm, npm run NAME) becomes the script's own node
+                         command when it is a plain 'node FILE …'; other wrappers (npx, a shell
+                         script…) are warned about: systemd's sockets and NOTIFY_SOCKET would be theirs
   --name NAME            unit name (default: the script's name)
   --arg ARG              an argument for the script (repeatable)
   --user                 a user unit (~/.config/systemd/user) instead of a system unit
@@ -131,7 +134,10 @@ export function parseUnitArgs(argv: readonly string[], cwd: string = process.cwd
     }
   }
   if (o.description !== undefined) plainValue('--description', o.description);
-  if (o.stateDir !== undefined) checkStateDir(o.stateDir);
+  if (o.stateDir !== undefined) {
+    checkStateDir(o.stateDir);
+    o.notes.push(`--state-dir ${o.stateDir}: StateDirectory=${o.stateDir}, writable by the service (${o.user ? 'under ~/.config or ~/.local/state, by systemd version' : `/var/lib/${o.stateDir}`}) and kept across restarts; the service finds its path in $STATE_DIRECTORY`);
+  }
   if (o.workingDir !== undefined) {
     if (!o.workingDir.startsWith('/')) throw new UnitValueError('--working-dir', o.workingDir, 'an absolute path');
     pathValue('--working-dir', o.workingDir);
