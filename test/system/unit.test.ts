@@ -135,6 +135,19 @@ describeWith(SYSTEM_NEEDS, 'libsystemd unit under a real systemd: hostile values
     expect((await sd.exec('test', '-e', '/run/INJECTED')).code).not.toBe(0);
   }, 600_000);
 
+  it('--dynamic-user --state-dir: the transient user writes its state directory (ProtectSystem=strict)', async () => {
+    const r = await sd.exec(process.execPath, CLI, 'unit', '--exec', `${APPS}/echo.cjs`, '--name', 'dyn', '--dynamic-user', '--state-dir', 'dyn', '--arg', '50% $PATH', '--env', 'K=$HOME 100%', '--dir', '/run/systemd/system');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await sd.systemctl('daemon-reload')).code).toBe(0);
+    expect((await sd.systemctl('start', 'dyn.service')).code).toBe(0);
+    await sd.waitFor('dyn.service', 'ActiveState', /^(inactive|failed)$/, 60_000);
+    expect(await sd.prop('dyn.service', 'Result')).toBe('success');
+    const out = JSON.parse((await sd.exec('cat', '/var/lib/private/dyn/out.json')).stdout) as { argv: string[]; K: string };
+    expect(out).toMatchObject({ argv: [`${APPS}/echo.cjs`, '50% $PATH'], K: '$HOME 100%' });
+    // Written by the transient user, not root.
+    expect((await sd.exec('stat', '-c', '%u', '/var/lib/private/dyn/out.json')).stdout.trim()).not.toBe('0');
+  });
+
   it('a refused value writes nothing and says why in one line', async () => {
     for (const v of INJECTIONS) {
       const r = await sd.exec(process.execPath, CLI, 'unit', '--exec', `${APPS}/echo.cjs`, '--name', 'refused', '--description', v, '--dir', '/run/systemd/system');
