@@ -380,9 +380,9 @@ void Arm(Queue* s) {
     uv_poll_stop(&s->poll);
     s->polling = false;
   }
-  uint64_t stall_at = s->last_progress + static_cast<uint64_t>(s->max_stall_ms);
-  uint64_t now = NowMs();
-  uint64_t due = stall_at > now ? stall_at - now : 0;
+  // In doubles: maxStallMs may be Infinity or past 2^64 (a cast would be undefined, a sum wrap to "now").
+  double left = static_cast<double>(s->last_progress) + s->max_stall_ms - static_cast<double>(NowMs());
+  uint64_t due = left <= 0 ? 0 : left >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(left);
   if (!s->polling) due = std::min<uint64_t>(due, kRetryMs);
   uv_timer_start(&s->timer, OnTimer, due, 0);
 }

@@ -4,6 +4,7 @@
  * lines on stderr when there is no journal. Custom fields are appended to the text as
  * KEY=value, so nothing is lost without a trace. Also the stream socket for journal.stream().
  */
+import { longTimeout } from '../timers';
 import { existsSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { E, SystemdError } from '../errors';
@@ -72,9 +73,9 @@ export class JournalTextSink implements JournalSink {
     const done = new Promise<JournalStats>((resolve) => this.idle.push(() => resolve(NO_STATS)));
     if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return done;
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `lines still pending after ${timeoutMs} ms`)), timeoutMs);
+      const t = longTimeout(timeoutMs, () => reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `lines still pending after ${timeoutMs} ms`)));
       void done.then((v) => {
-        clearTimeout(t);
+        t.cancel();
         resolve(v);
       });
     });

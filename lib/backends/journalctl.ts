@@ -4,6 +4,7 @@
  * it streams. One process per position and direction, read lazily (its pipe applies
  * backpressure); following is `journalctl -f` after the last cursor read.
  */
+import { longTimeout } from '../timers';
 import type { ChildProcess } from 'node:child_process';
 import { E } from '../errors';
 import { ExportParser, fieldValue, type JournalFieldValue } from '../protocol/journal-entry';
@@ -186,12 +187,12 @@ export class JournalctlSource implements JournalSource {
     }
     return new Promise<JournalWake>((resolve) => {
       const done = (w: JournalWake): void => {
-        clearTimeout(timer);
+        timer?.cancel();
         s!.notify = undefined;
         this.interrupted = undefined;
         resolve(w);
       };
-      const timer = timeoutMs >= 0 ? setTimeout(() => done('nop'), timeoutMs) : undefined;
+      const timer = timeoutMs >= 0 ? longTimeout(timeoutMs, () => done('nop')) : undefined;
       s!.notify = () => done('append');
       this.interrupted = () => done('interrupted');
     });
