@@ -36,6 +36,11 @@ const CROSSINGS: Record<string, { call: string; except?: Partial<Record<(typeof 
   type: { call: 'l.isSocket(0, { type: v })', except: { '-1': 'EINVAL' } },
   unitOf: { call: 'l.unitOf(v)' },
   listenArgsPort: { call: "l.listenArgs('http', v)" },
+  // A priority is 0-7 or a level name: a bigint is neither (ERR_INVALID_ARG_VALUE, as for 'loud').
+  printPriority: { call: "l.journal.print(v, 'x')", except: { '2n ** 32n': 'ERR_INVALID_ARG_VALUE' } },
+  streamPriority: { call: 'l.journal.stream({ priority: v })', except: { '2n ** 32n': 'ERR_INVALID_ARG_VALUE' } },
+  queryLines: { call: 'l.journal.query({ lines: v })' },
+  queryThreshold: { call: 'l.journal.query({ dataThreshold: v })', except: { '2 ** 31': 'accepted', '2 ** 32': 'accepted', '2 ** 32 + 1': 'accepted' } },
 };
 
 function expected(except: Partial<Record<string, string>> = {}): string[] {

@@ -281,3 +281,37 @@ describeWith(JOURNALD_NEEDS, 'journal.flush(2 ** 31) against a paused journald',
     }
   });
 });
+
+describeWith(JOURNALD_NEEDS, 'JournalReader.wait(2 ** 31) on a live journal', () => {
+  it.each(BACKENDS)('%s: no "nop" after 1.5 s (the journalctl reader said nop after 1 ms; the native poll() took 2^31 ms as INT_MIN), then "append" for a new entry', async (mode) => {
+    const j = await Journald.start();
+    try {
+      const r = await j.exec(
+        process.execPath,
+        [
+          RUN,
+          `l.journal.send({ MESSAGE: 'first' }); await l.journal.flush(5000);
+          const r = new l.JournalReader();
+          while (await r.next()) {}
+          // The first waits after opening report the files as they were found: drained first.
+          for (let i = 0; i < 20 && (await r.wait(200)) !== 'nop'; i++) while (await r.next()) {}
+          const t0 = Date.now();
+          const p = r.wait(2 ** 31);
+          const early = await Promise.race([p.then((w) => w, (e) => e.code), new Promise((res) => setTimeout(() => res('pending'), 1500))]);
+          l.journal.send({ MESSAGE: 'wake up' }); await l.journal.flush(5000);
+          const woke = await Promise.race([p, new Promise((res) => setTimeout(() => res('still waiting'), 20000))]);
+          const ms = Date.now() - t0;
+          await r.close();
+          out({ via: r.via, early, woke, ms });`,
+        ],
+        { env: { ...MODES[mode] }, cwd: FIXTURES, timeoutMs: 60_000 },
+      );
+      expect(r.stderr).toBe('');
+      // 'nop' is the timeout firing; journald's own writes may still wake the wait before 1.5 s.
+      expect(['pending', 'append', 'invalidate']).toContain(r.json.early);
+      expect(r.json.woke).toMatch(/^(append|invalidate)$/);
+    } finally {
+      j.stop();
+    }
+  });
+});
