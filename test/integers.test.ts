@@ -7,7 +7,8 @@
  * RangeError instead of truncating (Int32Value() took 2^32 as fd 0 and 2^32 + 1 as PID 1).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MODES, runFixture, type Mode } from './helpers/child';
+import { join } from 'node:path';
+import { MODES, ROOT, run, runFixture, type Mode } from './helpers/child';
 import { describeWith } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
 
@@ -154,5 +155,16 @@ describeWith({ linux: true }, 'integers crossing into C', () => {
     expect(r.json.results.notifyFd.message).toBe('The value of "fds[0]" is out of range. It must be >= 0 && <= 2147483647. Received 4294967296');
     expect(r.json.control).toBe(11);
     expect((await rx.wait(2, 1000)).map((m) => m.text)).toEqual(['X_CONTROL=1']);
+  });
+
+  it.each([
+    [['logs', '-n', '99999999999'], '--lines 99999999999: a number of entries from 0 to 2147483647'],
+    [['run', '--watchdog', '99999999999999999999min', '--', 'true'], '--watchdog 99999999999999999999min: at most 9007199254740991ms'],
+    [['run', '--notify', '--ready-timeout', `${'9'.repeat(30)}s`, '--', 'true'], `--ready-timeout ${'9'.repeat(30)}s: at most 9007199254740991ms`],
+  ])('the CLI: %j is a usage error (one line, exit 2), not an ERR_OUT_OF_RANGE trace or a timer that fires at once', async (args, line) => {
+    const r = await run(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(line);
   });
 });
