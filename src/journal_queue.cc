@@ -574,7 +574,7 @@ Napi::Value JqSendMany(const Napi::CallbackInfo& info) {
   Queue* s = Get(env);
   Napi::Buffer<uint8_t> b = ArgBuffer(info, 0);
   Napi::Uint32Array ends = info[1].As<Napi::Uint32Array>();
-  size_t count = static_cast<size_t>(ArgInt(info, 2));
+  size_t count = static_cast<size_t>(ArgIntIn(info, 2, 0, INT_MAX));
   if (count > ends.ElementLength()) count = ends.ElementLength();
   const char* base = reinterpret_cast<const char*>(b.Data());
   const size_t total = b.Length();
