@@ -169,7 +169,7 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// unix_recvmsg(fd: number, maxBytes: number):
+// unix_recvmsg(fd: number, maxBytes: number (0 to 64 MiB, else -EINVAL)):
 //   [data: Buffer, fds: number[], pid, uid, gid, truncated: boolean] | number (-errno; -EAGAIN when
 //   nothing is waiting). Never waits: callers watch the fd (poll_start) instead of blocking the loop.
 //   Received fds are close-on-exec. Credentials are filled when SO_PASSCRED is on, else -1.
@@ -177,7 +177,9 @@ Napi::Value UnixRecvmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0);
   int max = ArgInt(info, 1);
-  if (max < 0) return Errno(env, EINVAL);
+  // maxBytes + 1 bytes are allocated per call: a datagram larger than 64 MiB cannot be sent to us
+  // (SO_SNDBUF), so a larger size is a caller's mistake, not a 2 GiB allocation.
+  if (max < 0 || max > (64 << 20)) return Errno(env, EINVAL);
 
   std::vector<uint8_t> data(static_cast<size_t>(max) + 1);  // +1 detects truncation
   struct iovec iov = {data.data(), data.size()};

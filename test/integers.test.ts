@@ -146,7 +146,9 @@ describeWith({ linux: true }, 'integers crossing into C', () => {
           barrier: await Promise.resolve().then(() => n.notify_barrier(false, -1n)).then((ok) => ({ ok }), (e) => ({ name: e.name, error: e.code })),
         };
         const control = n.unix_sendmsg(s, addr, Buffer.from('X_CONTROL=1'), null);
-        out({ results, control });`,
+        // A size the primitive allocates: refused past 64 MiB (-EINVAL) instead of allocating 2 GiB.
+        const recvHuge = n.unix_recvmsg(s, 2 ** 31 - 1);
+        out({ results, control, recvHuge });`,
       ],
       { env: { ...MODES.libsystemd, NOTIFY_SOCKET: rx.address } },
     );
@@ -154,6 +156,7 @@ describeWith({ linux: true }, 'integers crossing into C', () => {
     for (const [k, v] of Object.entries(r.json.results as Record<string, { name: string; error: string }>)) expect([k, v.name, v.error]).toEqual([k, 'RangeError', OOR]);
     expect(r.json.results.notifyFd.message).toBe('The value of "fds[0]" is out of range. It must be >= 0 && <= 2147483647. Received 4294967296');
     expect(r.json.control).toBe(11);
+    expect(r.json.recvHuge).toBe(-22);
     expect((await rx.wait(2, 1000)).map((m) => m.text)).toEqual(['X_CONTROL=1']);
   });
 
