@@ -3,12 +3,12 @@
  * commands are queued in order and answered with batches of entries in one Buffer each, decoded
  * here. The event loop never waits on the journal.
  */
-import { TIMEOUT_MAX } from '../timers';
 import type { NativeBinding, ReaderHandle } from '../addon';
 import { E } from '../errors';
 import { addField, fieldValue, JournalEntry, type JournalEntryFields, type JournalFieldValue } from '../protocol/journal-entry';
 import { CONJUNCTION, DISJUNCTION, matchOperations } from '../protocol/journal-match';
 import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
+import { TIMEOUT_MAX } from '../timers';
 
 const enum Op {
   AddMatch = 0,

@@ -4,13 +4,13 @@
  * lines on stderr when there is no journal. Custom fields are appended to the text as
  * KEY=value, so nothing is lost without a trace. Also the stream socket for journal.stream().
  */
-import { longTimeout } from '../timers';
 import { existsSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { E, SystemdError } from '../errors';
 import { PRIORITY_LABELS } from '../protocol/levels';
 import { fdIsJournal, invocationShortName, prefixLines, STDOUT_SOCKET, streamHeader, unframe } from '../protocol/journal';
 import type { JournalSink, JournalStats } from './contract';
+import { longTimeout } from '../timers';
 
 /**
  * A connection to journald's stream socket, the header written. journald shuts down its

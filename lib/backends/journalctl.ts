@@ -4,11 +4,11 @@
  * it streams. One process per position and direction, read lazily (its pipe applies
  * backpressure); following is `journalctl -f` after the last cursor read.
  */
-import { longTimeout } from '../timers';
 import type { ChildProcess } from 'node:child_process';
 import { E } from '../errors';
 import { ExportParser, fieldValue, type JournalFieldValue } from '../protocol/journal-entry';
 import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
+import { longTimeout } from '../timers';
 
 const JOURNALCTL = process.env.LIBSYSTEMD_JOURNALCTL || 'journalctl';
 /** Entries parsed ahead of the reader before journalctl's pipe is paused. */

@@ -5,7 +5,6 @@
  * they arrive, a watchdog that kills with SIGABRT when the pings stop, a start timeout, restarts
  * that hand stored fds (FDSTORE=1) back, and signals forwarded.
  */
-import { DURATION_MAX_MS, longTimeout, type LongTimer } from '../timers';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +14,7 @@ import { join } from 'node:path';
 import { LISTEN_VARIABLES, WATCHDOG_VARIABLES } from '../protocol/listen';
 import { parseListens, type ListenSpec } from './listen';
 import { RunSockets } from './sockets';
+import { DURATION_MAX_MS, longTimeout, type LongTimer } from '../timers';
 
 export interface RunOptions {
   listen: ListenSpec[];

@@ -6,12 +6,12 @@
  * PRIORITY=0), and log entries carry the JavaScript caller as CODE_*, not a C file.
  * Like the original, these functions never throw and return undefined.
  */
-import { DURATION_MAX_MS, longInterval, type LongTimer } from '../timers';
 import { watchdog as ping, notify, ready as sdReady, stopping as sdStopping, watchdogUsec } from '../notify';
 import { sendList } from '../journal';
 import { pushCallerLocation, scriptName } from '../journal/caller';
 import type { FieldList } from '../journal/sanitize';
 import { PRIORITIES, PRIORITY_TEXT, type PriorityName } from '../protocol/levels';
+import { DURATION_MAX_MS, longInterval, type LongTimer } from '../timers';
 
 function quietly(fn: () => unknown): undefined {
   try {
