@@ -4,7 +4,7 @@
  * about 700 pings a second; here WatchdogTimestampMonotonic (PID 1's time of the last ping) does
  * not move in the 3 s after start-up, and the service stays active.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Mode } from '../helpers/child';
 import { describeWith } from '../helpers/env';
 import { modeEnvironment, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
