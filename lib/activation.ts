@@ -7,6 +7,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import type { ListenOptions, Server as NetServer, Socket as NetSocket } from 'node:net';
 import { impl } from './backends/select';
 import { check, E, invalidType, invalidValue, SystemdError } from './errors';
+import { checkInt } from './protocol/numbers';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from './protocol/linux';
 import { LISTEN_FDS_START, LISTEN_VARIABLES } from './protocol/listen';
 
@@ -89,9 +90,9 @@ export function listenFdsWithNames(options?: ListenFdsOptions): NamedFd[] {
   return [...a.named!];
 }
 
+/** A C int (-1 gives EBADF, as libsystemd's sd_is_*; 2 ** 32 would become fd 0 in the addon). */
 function checkFd(fd: unknown): number {
-  if (typeof fd !== 'number' || !Number.isInteger(fd)) throw invalidType('fd', 'an integer', fd);
-  return fd;
+  return checkInt('fd', fd, 'int');
 }
 
 export type SocketFamily = 'inet' | 'inet6' | 'unix' | number;
@@ -102,14 +103,18 @@ const TYPES: Record<string, number> = { stream: SOCK_STREAM, dgram: SOCK_DGRAM, 
 
 function family(v: SocketFamily | undefined): number {
   if (v === undefined) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'number') return checkInt('options.family', v, 'int');
+  // (JSON.stringify below throws on a bigint)
+  if (typeof v !== 'string') throw invalidType('options.family', "'inet', 'inet6', 'unix' or a number", v);
   if (typeof v === 'string' && v in FAMILIES) return FAMILIES[v]!;
   throw invalidValue('options.family', `must be 'inet', 'inet6', 'unix' or a number, received ${JSON.stringify(v)}`);
 }
 
 function sockType(v: SocketType | undefined): number {
   if (v === undefined) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'number') return checkInt('options.type', v, 'int');
+  // (JSON.stringify below throws on a bigint)
+  if (typeof v !== 'string') throw invalidType('options.type', "'stream', 'dgram', 'seqpacket' or a number", v);
   if (typeof v === 'string' && v in TYPES) return TYPES[v]!;
   throw invalidValue('options.type', `must be 'stream', 'dgram', 'seqpacket' or a number, received ${JSON.stringify(v)}`);
 }
@@ -149,8 +154,7 @@ export interface IsSocketInetOptions extends IsSocketOptions {
  * Fallback: needs the native transport (`ENOTSUP` on the node transport).
  */
 export function isSocketInet(fd: number, options: IsSocketInetOptions = {}): boolean {
-  const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidValue('options.port', `must be an integer 0-65535, received ${String(port)}`);
+  const port = checkInt('options.port', options.port ?? 0, 'uint16');
   return check(impl.isSocketInet(checkFd(fd), family(options.family), sockType(options.type), listening(options.listening), port), 'sd_is_socket_inet') > 0;
 }
 
@@ -237,7 +241,7 @@ export function listenArgs(selector?: string | number, fallback?: ActivatedListe
   // A port number is the fallback people write first: listenArgs('http', 8080) means { port: 8080 }.
   if (fallback !== undefined && typeof fallback !== 'object' && typeof fallback !== 'number') throw invalidType('fallback', 'listen options (e.g. { port: 8080 }) or a port number', fallback);
   if (fallback === null) throw invalidType('fallback', 'listen options (e.g. { port: 8080 }) or a port number', fallback);
-  if (typeof fallback === 'number' && !(Number.isInteger(fallback) && fallback >= 0 && fallback <= 65535)) throw invalidValue('fallback', `must be a port from 0 to 65535, received ${fallback}`);
+  if (typeof fallback === 'number') checkInt('fallback', fallback, 'uint16');
   const found = findActivated(selector);
   if (found) return { fd: found.fd };
   if (typeof fallback === 'number') return { port: fallback };

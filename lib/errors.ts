@@ -57,6 +57,37 @@ export function check(rc: number, syscall: string, detail?: string): number {
 /** Error codes Node uses for bad arguments; stable across releases. */
 export type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
 
+/** A `RangeError` with Node's `ERR_OUT_OF_RANGE` code and message shape (as `validateInteger` throws). */
+export class OutOfRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE' as const;
+  constructor(name: string, range: string, received: unknown) {
+    super(`The value of "${name}" is out of range. It must be ${range}. Received ${shownReceived(received)}`);
+    this.name = 'RangeError';
+  }
+}
+
+/** Node's rendering of the received value in ERR_OUT_OF_RANGE (digits grouped by _ past 2^32). */
+function shownReceived(v: unknown): string {
+  if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) > 2 ** 32) return groupDigits(String(v));
+  if (typeof v === 'bigint') return `${v > 2n ** 32n || v < -(2n ** 32n) ? groupDigits(String(v)) : String(v)}n`;
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
+  return String(v);
+}
+
+function groupDigits(s: string): string {
+  let out = '';
+  let i = s.length;
+  const start = s[0] === '-' ? 1 : 0;
+  for (; i >= start + 4; i -= 3) out = `_${s.slice(i - 3, i)}${out}`;
+  return `${s.slice(0, i)}${out}`;
+}
+
+/** `ERR_OUT_OF_RANGE`: a number outside what its C type (or the API) can take. */
+export function outOfRange(name: string, range: string, received: unknown): OutOfRangeError {
+  return new OutOfRangeError(name, range, received);
+}
+
 /** A `TypeError` with Node's `ERR_INVALID_ARG_*` code, naming the argument or field. */
 export class InvalidArgumentError extends TypeError {
   readonly code: ArgErrorCode;

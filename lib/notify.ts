@@ -3,10 +3,11 @@
  * encoded once, for both backends, by protocol/notify.ts; the backend sends it.
  */
 import { constants } from 'node:os';
-import { check, invalidType, invalidValue } from './errors';
+import { check, invalidType, invalidValue, outOfRange } from './errors';
 import { impl } from './backends/select';
 import { encodeState, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
-import { U64_MAX } from './protocol/numbers';
+import { checkInt, U64_MAX, USEC_MAX } from './protocol/numbers';
+import { checkDuration, longInterval } from './timers';
 
 export { encodeState, NOTIFY_MAX_BYTES, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
 
@@ -19,11 +20,12 @@ export interface NotifyOptions {
   readonly unsetEnvironment?: boolean;
 }
 
-function checkFds(fds: unknown): readonly number[] {
+function checkFds(fds: unknown, name = 'options.fds'): readonly number[] {
   if (fds === undefined) return [];
-  if (!Array.isArray(fds)) throw invalidType('options.fds', 'an array of fds', fds);
-  if (fds.length > NOTIFY_MAX_FDS) throw invalidValue('options.fds', `has ${fds.length} fds; at most ${NOTIFY_MAX_FDS} can be passed`);
-  for (const fd of fds) if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) throw invalidValue('options.fds', `must hold non-negative integers, received ${String(fd)}`);
+  if (!Array.isArray(fds)) throw invalidType(name, 'an array of fds', fds);
+  if (fds.length > NOTIFY_MAX_FDS) throw invalidValue(name, `has ${fds.length} fds; at most ${NOTIFY_MAX_FDS} can be passed`);
+  // Each one a C int >= 0: the addon would take 2 ** 32 as fd 0 (stdin).
+  fds.forEach((fd: unknown, i) => checkInt(`${name}[${i}]`, fd, 'fd'));
   return fds as number[];
 }
 
@@ -53,8 +55,7 @@ function warnNodeTransport(): void {
 export function notify(state: NotifyState, options: NotifyOptions = {}): boolean {
   const buf = encodeState(state);
   const fds = checkFds(options.fds);
-  const pid = options.pid ?? 0;
-  if (!Number.isInteger(pid) || pid < 0) throw invalidValue('options.pid', `must be a positive integer, received ${String(pid)}`);
+  const pid = checkInt('options.pid', options.pid ?? 0, 'pid_t');
   const unset = options.unsetEnvironment ?? false;
   if (typeof unset !== 'boolean') throw invalidType('options.unsetEnvironment', 'a boolean', unset);
   warnNodeTransport();
@@ -69,14 +70,15 @@ function withStatus(state: Record<string, NotifyValue>, status: string | undefin
   return state;
 }
 
-/** Microseconds from milliseconds, exactly (bigint; no float formatting on the wire). */
+/** Microseconds from milliseconds, exactly (bigint; no float formatting on the wire): a finite uint64 usec. */
 function usecFromMs(ms: number | bigint, name: string): bigint {
   if (typeof ms === 'bigint') {
-    if (ms < 0n) throw invalidValue(name, 'must not be negative');
+    if (ms < 0n || ms * 1000n > USEC_MAX) throw outOfRange(name, `>= 0n && <= ${USEC_MAX / 1000n}n`, ms);
     return ms * 1000n;
   }
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalidValue(name, `must be a non-negative number of milliseconds, received ${String(ms)}`);
-  return BigInt(Math.round(ms * 1000));
+  // Whole ms and the fraction apart: ms * 1000 as a double loses usec past 2^53 / 1000 ms.
+  const whole = Math.trunc(checkDuration(name, ms, { zero: true }));
+  return BigInt(whole) * 1000n + BigInt(Math.round((ms - whole) * 1000));
 }
 
 /** CLOCK_MONOTONIC in microseconds (Node's hrtime is CLOCK_MONOTONIC on Linux). */
@@ -107,15 +109,17 @@ export function status(text: string): boolean {
 
 /** `MAINPID=`: the service's main process is now `pid`. */
 export function mainPid(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) throw invalidValue('pid', `must be a positive integer, received ${String(pid)}`);
-  return notify({ MAINPID: pid });
+  return notify({ MAINPID: checkInt('pid', pid, 'pid_t', 1) });
 }
 
 /** `ERRNO=`: why the service failed, as a number or an errno name (`'ENOENT'`). */
 export function errno(code: number | string): boolean {
-  const n = typeof code === 'string' ? (constants.errno as Record<string, number>)[code] : code;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalidValue('code', `must be an errno number or name, received ${String(code)}`);
-  return notify({ ERRNO: n });
+  if (typeof code === 'string') {
+    const n = (constants.errno as Record<string, number>)[code];
+    if (n === undefined) throw invalidValue('code', `must be an errno number or name, received ${JSON.stringify(code)}`);
+    return notify({ ERRNO: n });
+  }
+  return notify({ ERRNO: checkInt('code', code, 'int', 0) });
 }
 
 /** `BUSERROR=`: the failure as a D-Bus error name (e.g. `org.freedesktop.DBus.Error.TimedOut`). */
@@ -171,6 +175,7 @@ export interface FdStoreOptions {
  */
 export function fdStore(fds: readonly number[], options: FdStoreOptions = {}): boolean {
   if (!Array.isArray(fds) || fds.length === 0) throw invalidValue('fds', 'must be a non-empty array of fds');
+  checkFds(fds, 'fds');
   const state: Record<string, NotifyValue> = { FDSTORE: 1 };
   if (options.name !== undefined) state.FDNAME = fdName(options.name, 'options.name');
   if (options.poll === false) state.FDPOLL = 0;
@@ -189,7 +194,7 @@ export function fdStoreRemove(name: string): boolean {
  * @throws SystemdError `ETIMEDOUT` (rejects) when the manager did not answer in time.
  */
 export async function barrier(timeoutMs: number = 5000): Promise<boolean> {
-  const usec = timeoutMs === Infinity ? U64_MAX : usecFromMs(timeoutMs, 'timeoutMs');
+  const usec = timeoutMs === Infinity ? U64_MAX : usecFromMs(checkDuration('timeoutMs', timeoutMs, { zero: true, infinite: true }), 'timeoutMs');
   warnNodeTransport();
   return check(await impl.notifyBarrier(usec), 'sd_notify_barrier') > 0;
 }
@@ -250,6 +255,7 @@ export function startWatchdog(options: StartWatchdogOptions = {}): WatchdogHandl
   if (check !== undefined && typeof check !== 'function') throw invalidType('options.healthCheck', 'a function', check);
   const usec = watchdogUsec();
   if (usec === undefined) return { intervalMs: 0, stop() {} };
+  // Any length: a WatchdogSec=60d pings every 30 days (longInterval chains Node's 24.8-day maximum).
   const intervalMs = Math.max(1, Math.floor((Number(usec) / 1000) * fraction));
   let busy = false;
   let reported = false;
@@ -268,13 +274,12 @@ export function startWatchdog(options: StartWatchdogOptions = {}): WatchdogHandl
       busy = false;
     }
   };
-  const timer = setInterval(() => void tick(), intervalMs);
-  timer.unref();
+  const timer = longInterval(intervalMs, () => void tick()).unref();
   void tick();
   const handle: WatchdogHandle = {
     intervalMs,
     stop() {
-      clearInterval(timer);
+      timer.cancel();
       if (running === handle) running = undefined;
     },
   };

@@ -3,12 +3,34 @@
 #include "glibc_compat.h"
 #include "common.h"
 
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+
 #include <new>
 
-int ArgInt(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
-  return info[i].As<Napi::Number>().Int32Value();
+double IntIn(const Napi::Env& env, const Napi::Value& v, double min, double max, const std::string& what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, what + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d >= min && d <= max && d == trunc(d)) return d;
+  char msg[256];
+  if (isnan(d)) {
+    snprintf(msg, sizeof(msg), "The value of \"%s\" is out of range. It must be an integer. Received NaN", what.c_str());
+  } else if (d == trunc(d)) {
+    snprintf(msg, sizeof(msg), "The value of \"%s\" is out of range. It must be >= %.17g && <= %.17g. Received %.17g", what.c_str(), min, max, d);
+  } else {
+    snprintf(msg, sizeof(msg), "The value of \"%s\" is out of range. It must be an integer. Received %.17g", what.c_str(), d);
+  }
+  Napi::Error e = Napi::RangeError::New(env, msg);
+  e.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+  throw e;
 }
+
+int ArgIntIn(const Napi::CallbackInfo& info, size_t i, double min, double max) {
+  return static_cast<int>(IntIn(info.Env(), info[i], min, max, "argument " + std::to_string(i)));
+}
+
+int ArgInt(const Napi::CallbackInfo& info, size_t i) { return ArgIntIn(info, i, INT_MIN, INT_MAX); }
 
 bool ArgBool(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a boolean");
@@ -29,7 +51,7 @@ std::vector<int> ArgFds(const Napi::CallbackInfo& info, size_t i) {
   for (uint32_t k = 0; k < a.Length(); k++) {
     Napi::Value v = a.Get(k);
     if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), "fds must be numbers");
-    fds.push_back(v.As<Napi::Number>().Int32Value());
+    fds.push_back(static_cast<int>(IntIn(info.Env(), v, 0, INT_MAX, "fds[" + std::to_string(k) + "]")));
   }
   return fds;
 }

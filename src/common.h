@@ -2,6 +2,7 @@
 // Expected failures travel as negative errno values; only wrong JS types throw.
 #pragma once
 
+#include <limits.h>
 #include <napi.h>
 
 #include <unordered_map>
@@ -27,7 +28,13 @@ struct AddonState {
 inline const sd::Api* Api(const Napi::Env& env) { return env.GetInstanceData<AddonState>()->api; }
 
 // Argument helpers: throw Napi::TypeError (a backstop behind the TypeScript validation).
+// Numbers are never truncated: a fraction, NaN or a value outside the C type throws a RangeError
+// with code ERR_OUT_OF_RANGE (Int32Value() would turn 2^32 into 0, i.e. fd 0).
 int ArgInt(const Napi::CallbackInfo& info, size_t i);
+// An int within [min, max].
+int ArgIntIn(const Napi::CallbackInfo& info, size_t i, double min, double max);
+// `v` as an integer within [min, max], else the RangeError above naming `what`.
+double IntIn(const Napi::Env& env, const Napi::Value& v, double min, double max, const std::string& what);
 bool ArgBool(const Napi::CallbackInfo& info, size_t i);
 Napi::Buffer<uint8_t> ArgBuffer(const Napi::CallbackInfo& info, size_t i);
 // An array of fds (numbers); null/undefined gives an empty list.

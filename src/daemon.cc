@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include <string>
@@ -46,7 +47,7 @@ Napi::Value ListenFdsWithNames(const Napi::CallbackInfo& info) {
 //   >0 sent, 0 no $NOTIFY_SOCKET, <0 -errno. pid 0 means this process.
 Napi::Value Notify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int pid = ArgInt(info, 0);
+  int pid = ArgIntIn(info, 0, 0, INT_MAX);
   bool unset = ArgBool(info, 1);
   auto buf = ArgBuffer(info, 2);
   std::vector<int> fds = ArgFds(info, 3);
@@ -86,6 +87,12 @@ Napi::Value NotifyBarrier(const Napi::CallbackInfo& info) {
   if (!info[1].IsBigInt()) throw Napi::TypeError::New(env, "timeout must be a bigint");
   bool lossless = false;
   uint64_t timeout = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
+  // A negative or > 2^64 - 1 bigint is not wrapped into some other timeout.
+  if (!lossless) {
+    Napi::Error e = Napi::RangeError::New(env, "The value of \"timeout\" is out of range. It must be >= 0n && <= 18446744073709551615n");
+    e.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+    throw e;
+  }
   const sd::Api* api = Api(env);
   if (api == nullptr || api->notify_barrier == nullptr) {
     auto d = Napi::Promise::Deferred::New(env);
@@ -152,7 +159,7 @@ Napi::Value IsSocket(const Napi::CallbackInfo& info) {
 Napi::Value IsSocketInet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0), family = ArgInt(info, 1), type = ArgInt(info, 2), listening = ArgInt(info, 3);
-  int port = ArgInt(info, 4);
+  int port = ArgIntIn(info, 4, 0, 65535);
   REQUIRE_SYMBOL(env, is_socket_inet);
   return Napi::Number::New(env, api->is_socket_inet(fd, family, type, listening, static_cast<uint16_t>(port)));
 }

@@ -52,7 +52,7 @@ Napi::Value Id128(const Napi::CallbackInfo& info) {
 Napi::Value PidUnit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const sd::Api* api = Api(env);
-  pid_t pid = static_cast<pid_t>(ArgInt(info, 0));
+  pid_t pid = static_cast<pid_t>(ArgIntIn(info, 0, 0, INT_MAX));
   int kind = ArgInt(info, 1);
   int (*fn)(pid_t, char**) = nullptr;
   if (api != nullptr) fn = kind == 0 ? api->pid_get_unit : kind == 1 ? api->pid_get_user_unit : api->pid_get_slice;

@@ -380,9 +380,9 @@ void Arm(Queue* s) {
     uv_poll_stop(&s->poll);
     s->polling = false;
   }
-  uint64_t stall_at = s->last_progress + static_cast<uint64_t>(s->max_stall_ms);
-  uint64_t now = NowMs();
-  uint64_t due = stall_at > now ? stall_at - now : 0;
+  // In doubles: maxStallMs may be Infinity or past 2^64 (a cast would be undefined, a sum wrap to "now").
+  double left = static_cast<double>(s->last_progress) + s->max_stall_ms - static_cast<double>(NowMs());
+  uint64_t due = left <= 0 ? 0 : left >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(left);
   if (!s->polling) due = std::min<uint64_t>(due, kRetryMs);
   uv_timer_start(&s->timer, OnTimer, due, 0);
 }
@@ -574,7 +574,7 @@ Napi::Value JqSendMany(const Napi::CallbackInfo& info) {
   Queue* s = Get(env);
   Napi::Buffer<uint8_t> b = ArgBuffer(info, 0);
   Napi::Uint32Array ends = info[1].As<Napi::Uint32Array>();
-  size_t count = static_cast<size_t>(ArgInt(info, 2));
+  size_t count = static_cast<size_t>(ArgIntIn(info, 2, 0, INT_MAX));
   if (count > ends.ElementLength()) count = ends.ElementLength();
   const char* base = reinterpret_cast<const char*>(b.Data());
   const size_t total = b.Length();

@@ -15,6 +15,7 @@
 #include "reader.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -294,13 +295,15 @@ int Wait(Reader* r, double timeout_ms) {
   if (fd < 0) return fd;
   struct pollfd p[2] = {{fd, static_cast<short>(api->journal_get_events ? api->journal_get_events(r->j) : POLLIN), 0}, {r->wake, POLLIN, 0}};
   if (p[0].events < 0) p[0].events = POLLIN;
-  int timeout = timeout_ms < 0 ? -1 : static_cast<int>(timeout_ms);
+  // Clamped, never cast out of range (2^31 ms would become INT_MIN: wait forever); JS chains longer waits.
+  int timeout = timeout_ms < 0 ? -1 : timeout_ms >= INT_MAX ? INT_MAX : static_cast<int>(timeout_ms);
   uint64_t t = 0;
   if (api->journal_get_timeout && api->journal_get_timeout(r->j, &t) >= 0 && t != UINT64_MAX) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-    int inotify_ms = t > now ? static_cast<int>((t - now + 999) / 1000) : 0;
+    uint64_t left_ms = t > now ? (t - now + 999) / 1000 : 0;
+    int inotify_ms = left_ms >= INT_MAX ? INT_MAX : static_cast<int>(left_ms);
     if (timeout < 0 || inotify_ms < timeout) timeout = inotify_ms;
   }
   uint64_t v;
@@ -575,7 +578,7 @@ Napi::Value ReaderOpen(const Napi::CallbackInfo& info) {
     Napi::Array a = info[3].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) r->files.push_back(a.Get(i).As<Napi::String>().Utf8Value());
   }
-  r->threshold = info[4].IsNumber() ? static_cast<size_t>(info[4].As<Napi::Number>().Int64Value()) : 0;
+  r->threshold = info[4].IsNumber() ? static_cast<size_t>(IntIn(env, info[4], 0, 9007199254740991.0, "threshold")) : 0;
   r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (r->wake < 0) return Errno(env, errno);
   r->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "libsystemd journal reader", 0, 1);
@@ -621,6 +624,14 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
   if (r == nullptr) {
     napi_resolve_deferred(env, deferred, Errno(env, EBADF));
     return Napi::Value(env, promise);
+  }
+  // The numbers become size_t/uint64_t/int on the reader's thread: NaN or beyond +-2^63 would be an
+  // undefined cast (the TypeScript layer refuses them first).
+  for (double x : {cmd->a, cmd->b, cmd->c, cmd->d}) {
+    if (!(x >= -9.2e18 && x <= 9.2e18)) {
+      napi_resolve_deferred(env, deferred, Errno(env, ERANGE));
+      return Napi::Value(env, promise);
+    }
   }
   {
     std::lock_guard<std::mutex> lock(r->mu);

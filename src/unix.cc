@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <stdint.h>
+
 #include <string>
 #include <vector>
 
@@ -157,9 +159,9 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   struct ucred cred = {0, 0, 0};
   if (send_creds) {
     Napi::Array c = info[4].As<Napi::Array>();
-    cred.pid = c.Get(0u).As<Napi::Number>().Int32Value();
-    cred.uid = c.Get(1u).As<Napi::Number>().Uint32Value();
-    cred.gid = c.Get(2u).As<Napi::Number>().Uint32Value();
+    cred.pid = static_cast<pid_t>(IntIn(env, c.Get(0u), 1, INT_MAX, "creds[0]"));
+    cred.uid = static_cast<uid_t>(IntIn(env, c.Get(1u), 0, UINT32_MAX, "creds[1]"));
+    cred.gid = static_cast<gid_t>(IntIn(env, c.Get(2u), 0, UINT32_MAX, "creds[2]"));
   }
 
   ssize_t n = SendmsgFds(fd, salen > 0 ? &sa : nullptr, static_cast<socklen_t>(salen), iov.data(), iov.size(), fds.data(), fds.size(),
@@ -167,7 +169,7 @@ Napi::Value UnixSendmsg(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// unix_recvmsg(fd: number, maxBytes: number):
+// unix_recvmsg(fd: number, maxBytes: number (0 to 64 MiB, else -EINVAL)):
 //   [data: Buffer, fds: number[], pid, uid, gid, truncated: boolean] | number (-errno; -EAGAIN when
 //   nothing is waiting). Never waits: callers watch the fd (poll_start) instead of blocking the loop.
 //   Received fds are close-on-exec. Credentials are filled when SO_PASSCRED is on, else -1.
@@ -175,7 +177,9 @@ Napi::Value UnixRecvmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0);
   int max = ArgInt(info, 1);
-  if (max < 0) return Errno(env, EINVAL);
+  // maxBytes + 1 bytes are allocated per call: a datagram larger than 64 MiB cannot be sent to us
+  // (SO_SNDBUF), so a larger size is a caller's mistake, not a 2 GiB allocation.
+  if (max < 0 || max > (64 << 20)) return Errno(env, EINVAL);
 
   std::vector<uint8_t> data(static_cast<size_t>(max) + 1);  // +1 detects truncation
   struct iovec iov = {data.data(), data.size()};
@@ -252,7 +256,7 @@ Napi::Value InetListen(const Napi::CallbackInfo& info) {
   int family = ArgInt(info, 0) == 6 ? AF_INET6 : AF_INET;
   if (!info[1].IsString()) throw Napi::TypeError::New(env, "host must be a string");
   std::string host = info[1].As<Napi::String>().Utf8Value();
-  int port = ArgInt(info, 2), type = ArgInt(info, 3), backlog = ArgInt(info, 4);
+  int port = ArgIntIn(info, 2, 0, 65535), type = ArgInt(info, 3), backlog = ArgInt(info, 4);
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
   socklen_t len;

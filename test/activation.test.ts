@@ -270,7 +270,7 @@ describe('argument shapes people guess', () => {
       object: { ok: { port: 8080, host: '127.0.0.1' } },
       string: 'ERR_INVALID_ARG_TYPE',
       nul: 'ERR_INVALID_ARG_TYPE',
-      big: 'ERR_INVALID_ARG_VALUE',
+      big: 'ERR_OUT_OF_RANGE',
       watchdog: expect.objectContaining({ error: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('WatchdogSec=') }),
     });
   });

@@ -216,8 +216,8 @@ describeWith(JOURNALD_NEEDS, 'the queue bound and the exit drain', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.before).toBeGreaterThan(0);
       expect(r.json.after).toMatchObject({ queued: 0, dropped: 0 });
-      expect(r.json.bad).toEqual(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE']);
-      expect(r.json.badConfig).toEqual(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE']);
+      expect(r.json.bad).toEqual(['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']);
+      expect(r.json.badConfig).toEqual(['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE']);
       expect(await j.messages(`SYSLOG_IDENTIFIER=${id}`)).toEqual(expected(5000));
 
       const id2 = `flush-stalled-${mode.replace('/', '-')}-${process.pid}`;

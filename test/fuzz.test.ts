@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJsBackend } from '../lib/backends/js';
 import { createLibsystemdBackend } from '../lib/backends/libsystemd';
 import { addonSystemCalls } from '../lib/backends/os';
@@ -22,8 +22,10 @@ import { E } from '../lib/errors';
 import { objectFields } from '../lib/journal/sanitize';
 import { encodeFields, fdIsJournal, frame, unframe, validFieldName } from '../lib/protocol/journal';
 import { encodeState, notifyAddress } from '../lib/protocol/notify';
+import { checkInt } from '../lib/protocol/numbers';
+import { checkDuration, longTimeout, TIMEOUT_MAX } from '../lib/timers';
 import { load } from './helpers/addon';
-import { FIXTURES, MODES, type Mode } from './helpers/child';
+import { FIXTURES, MODES, runFixture, type Mode } from './helpers/child';
 import { describeWith, installedSystemd, versionQuirk } from './helpers/env';
 import { asWritten, wellFormed } from './helpers/hostile';
 import { Journald, JOURNALD_NEEDS, type Entry } from './helpers/journald';
@@ -258,6 +260,115 @@ describeWith({ linux: true }, 'fuzz: environments, both backends', () => {
       params,
     );
     delete process.env.JOURNAL_STREAM;
+  });
+});
+
+describeWith({ linux: true }, 'fuzz: integers and durations at the boundaries of their C types', () => {
+  const INT_MAX = 2 ** 31 - 1;
+  /** Numbers near every boundary that matters (C int, uint32, 2^53, 2^64), and anything else. */
+  const edge = fc.constantFrom(0, -0, 1, -1, INT_MAX, INT_MAX + 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 53 - 1, 2 ** 53, 2 ** 64, 0.5, 1.5, -1.5, NaN, Infinity, -Infinity, Number.MIN_VALUE, 65535, 65536);
+  const anyNumber = fc.oneof(edge, fc.integer({ min: -(2 ** 33), max: 2 ** 33 }), fc.double(), fc.maxSafeInteger());
+  const anything = fc.oneof(anyNumber, fc.bigInt(), fc.constantFrom('1', null, undefined, true, {}, [1]));
+  const inRange = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+  /** The code of what `f` throws, or 'ok'. */
+  const outcome = (f: () => unknown): string => {
+    try {
+      f();
+      return 'ok';
+    } catch (e) {
+      return (e as { code?: string }).code ?? `uncoded ${(e as Error).name}`;
+    }
+  };
+  const codeFor = (v: unknown, ok: boolean) => (ok ? 'ok' : typeof v === 'number' ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG_TYPE');
+
+  it(`checkInt returns the value unchanged or refuses it with ERR_OUT_OF_RANGE / ERR_INVALID_ARG_TYPE, for every C type (${RUNS} runs)`, () => {
+    const RANGES = { int: [-(2 ** 31), INT_MAX], fd: [0, INT_MAX], pid_t: [0, INT_MAX], uint32: [0, 2 ** 32 - 1], uint16: [0, 65535], size: [0, Number.MAX_SAFE_INTEGER] } as const;
+    fc.assert(
+      fc.property(anything, fc.constantFrom(...(Object.keys(RANGES) as (keyof typeof RANGES)[])), (v, type) => {
+        const [lo, hi] = RANGES[type];
+        let got: unknown;
+        const code = outcome(() => (got = checkInt('x', v, type)));
+        expect(code).toBe(codeFor(v, inRange(v, lo, hi)));
+        if (code === 'ok') expect(Object.is(got, v)).toBe(true);
+      }),
+      params,
+    );
+  });
+
+  it(`the addon takes a C int or an fd exactly, or throws ERR_OUT_OF_RANGE; it never truncates (${RUNS} runs)`, () => {
+    const n = load.binding!;
+    fc.assert(
+      fc.property(anyNumber, (v) => {
+        // get_cloexec(fd) only reads; sendmsg on fd -1 sends nothing (EBADF) once its fds are taken.
+        expect(outcome(() => n.get_cloexec(v))).toBe(codeFor(v, inRange(v, -(2 ** 31), INT_MAX)));
+        expect(outcome(() => n.unix_sendmsg(-1, null, Buffer.from('x'), [v]))).toBe(codeFor(v, inRange(v, 0, INT_MAX)));
+      }),
+      params,
+    );
+  });
+
+  it.each(['libsystemd', 'js/native', 'js/node'] as const)(`%s: the public calls refuse a pid, fd, port or duration outside its C type before anything is sent (${RUNS} runs, in the package as installed)`, async (mode) => {
+    // In a child: the package from dist/ with its real backend, fast-check driving the same kinds of values.
+    const r = await runFixture(
+      'run.cjs',
+      [
+        `const fc = require('fast-check');
+        const INT_MAX = 2 ** 31 - 1;
+        const edge = fc.constantFrom(0, -0, 1, -1, INT_MAX, INT_MAX + 1, -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 53 - 1, 2 ** 53, 2 ** 64, 0.5, 1.5, NaN, Infinity, -Infinity, 65535, 65536);
+        const anything = fc.oneof(edge, fc.integer({ min: -(2 ** 33), max: 2 ** 33 }), fc.double(), fc.maxSafeInteger(), fc.bigInt(), fc.constantFrom('1', null, true, {}, [1]));
+        const inRange = (v, lo, hi) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+        const codeFor = (v, ok) => (ok ? 'ok' : typeof v === 'number' ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG_TYPE');
+        const outcome = (f) => { try { f(); return 'ok'; } catch (e) { return e.code || 'uncoded ' + e.name; } };
+        const bad = [];
+        const see = (what, v, got, want) => { if (got !== want && bad.length < 5) bad.push({ what, v: typeof v === 'bigint' ? v + 'n' : String(v), got, want }); };
+        fc.assert(fc.property(anything, (v) => {
+          see('pid', v, outcome(() => l.notify('READY=1', { pid: v })), v === null ? 'ok' : codeFor(v, inRange(v, 0, INT_MAX)));
+          see('fds', v, outcome(() => l.notify('READY=1', { fds: [v] })), codeFor(v, inRange(v, 0, INT_MAX)));
+          see('fdStore', v, outcome(() => l.fdStore([v])), codeFor(v, inRange(v, 0, INT_MAX)));
+          see('mainPid', v, outcome(() => l.mainPid(v)), codeFor(v, inRange(v, 1, INT_MAX)));
+          see('unitOf', v, outcome(() => { try { l.unitOf(v); } catch (e) { if (e.name === 'SystemdError') return; throw e; } }), codeFor(v, inRange(v, 0, INT_MAX)));
+          see('port', v, outcome(() => l.listenArgs('none', v)), v !== null && typeof v === 'object' ? 'ok' : codeFor(v, inRange(v, 0, 65535)));
+          const dur = typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+          see('extendTimeout', v, outcome(() => l.extendTimeout(v)), typeof v === 'bigint' ? (v >= 0n && v <= 18446744073709551n ? 'ok' : 'ERR_OUT_OF_RANGE') : codeFor(v, dur));
+          see('flush', v, outcome(() => { l.journal.configure({ exitTimeoutMs: v }); }), codeFor(v, dur || v === Infinity));
+        }), { numRuns: ${RUNS}, seed: ${SEED} });
+        out({ bad });`,
+      ],
+      { env: { ...MODES[mode], NOTIFY_SOCKET: undefined, LISTEN_FDS: undefined, LISTEN_PID: undefined }, timeoutMs: 120_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ bad: [] });
+  });
+
+  it(`a duration is accepted exactly when it is a number in [0, 2^53 - 1] (Infinity where "no limit"), and a long timer fires at that time, never early (${RUNS} runs)`, () => {
+    const ms = fc.oneof(fc.integer({ min: 0, max: 2 ** 36 }), fc.constantFrom(0, 1, TIMEOUT_MAX - 1, TIMEOUT_MAX, TIMEOUT_MAX + 1, 2 * TIMEOUT_MAX, 2 * TIMEOUT_MAX + 1, 60 * 86_400_000));
+    fc.assert(
+      fc.property(anything, (v) => {
+        const ok = typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+        expect(outcome(() => checkDuration('ms', v, { zero: true }))).toBe(codeFor(v, ok));
+        expect(outcome(() => checkDuration('ms', v, { zero: true, infinite: true }))).toBe(codeFor(v, ok || v === Infinity));
+      }),
+      params,
+    );
+    vi.useFakeTimers();
+    try {
+      fc.assert(
+        fc.property(ms, (d) => {
+          let fired = 0;
+          const t = longTimeout(d, () => fired++);
+          if (d > 0) {
+            vi.advanceTimersByTime(d - 1);
+            expect(fired).toBe(0);
+          }
+          vi.advanceTimersByTime(d > 0 ? 1 : 0);
+          expect(fired).toBe(1);
+          expect(t.pending).toBe(false);
+        }),
+        { ...params, numRuns: Math.min(RUNS, 500) },
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -200,7 +200,8 @@ describeWith({ linux: true }, 'service toolkit', () => {
       process.env.INVOCATION_ID = 'bad'; t(() => l.invocationId());
       out(codes);`);
     expect(r.stderr).toBe('');
-    expect(r.json).toEqual(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'EINVAL']);
+    // timeoutMs -1, idleMs 0 and unitOf(-1): numbers out of range (ERR_OUT_OF_RANGE, as Node says it).
+    expect(r.json).toEqual(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'EINVAL']);
   });
 
   it('exitWhenIdle does nothing (active: false) when the process was not socket-activated', async () => {

@@ -12,6 +12,7 @@ import { E, SystemdError } from '../errors';
 import { JOURNAL_SOCKET } from '../protocol/journal';
 import { JOURNAL_QUEUE_DEFAULTS, type JournalQueueOptions, type JournalSink, type JournalStats } from './contract';
 import { writeReadable } from './journal-text';
+import { longTimeout, type LongTimer } from '../timers';
 
 interface NativeStats extends JournalStats {
   readonly accepted: number;
@@ -21,7 +22,7 @@ interface NativeStats extends JournalStats {
 interface Waiter {
   readonly target: number;
   readonly resolve: (stats: JournalStats) => void;
-  timer?: NodeJS.Timeout;
+  timer?: LongTimer;
 }
 
 const EVENT_DONE = 1;
@@ -119,11 +120,12 @@ export class JournalDatagramSender implements JournalSink {
         this.pumping?.ref();
       }
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        w.timer = setTimeout(() => {
+        // Any length: setTimeout would fire 2 ** 31 ms at once.
+        w.timer = longTimeout(timeoutMs, () => {
           this.remove(w);
           const { queued } = this.stats();
           reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `${queued} entries still queued after ${timeoutMs} ms`));
-        }, timeoutMs);
+        });
       }
     });
   }
@@ -147,7 +149,7 @@ export class JournalDatagramSender implements JournalSink {
     let resolved = false;
     while (this.waiters.length > 0 && this.waiters[0]!.target <= done) {
       const w = this.waiters.shift()!;
-      if (w.timer) clearTimeout(w.timer);
+      w.timer?.cancel();
       w.resolve(this.stats());
       resolved = true;
     }

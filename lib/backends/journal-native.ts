@@ -8,6 +8,7 @@ import { E } from '../errors';
 import { addField, fieldValue, JournalEntry, type JournalEntryFields, type JournalFieldValue } from '../protocol/journal-entry';
 import { CONJUNCTION, DISJUNCTION, matchOperations } from '../protocol/journal-match';
 import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
+import { TIMEOUT_MAX } from '../timers';
 
 const enum Op {
   AddMatch = 0,
@@ -202,8 +203,16 @@ export class NativeJournalSource implements JournalSource {
 
   async wait(timeoutMs: number): Promise<JournalWake | number> {
     // Never reached with a batch ahead: a wait follows a read that reached the end.
-    const r = (await this.call(Op.Wait, null, timeoutMs)) as number;
-    return r < 0 ? r : (WAKES[r] ?? 'nop');
+    // poll() takes an int of ms: a longer wait is a chain of waits of at most TIMEOUT_MAX ms.
+    let left = timeoutMs;
+    for (;;) {
+      const step = left < 0 ? -1 : Math.min(left, TIMEOUT_MAX);
+      const r = (await this.call(Op.Wait, null, step)) as number;
+      if (r < 0) return r;
+      const w = WAKES[r] ?? 'nop';
+      if (w !== 'nop' || left < 0 || left === step) return w;
+      left -= step;
+    }
   }
 
   interrupt(): void {

@@ -10,6 +10,7 @@ import { E, SystemdError } from '../errors';
 import { PRIORITY_LABELS } from '../protocol/levels';
 import { fdIsJournal, invocationShortName, prefixLines, STDOUT_SOCKET, streamHeader, unframe } from '../protocol/journal';
 import type { JournalSink, JournalStats } from './contract';
+import { longTimeout } from '../timers';
 
 /**
  * A connection to journald's stream socket, the header written. journald shuts down its
@@ -72,9 +73,9 @@ export class JournalTextSink implements JournalSink {
     const done = new Promise<JournalStats>((resolve) => this.idle.push(() => resolve(NO_STATS)));
     if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return done;
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `lines still pending after ${timeoutMs} ms`)), timeoutMs);
+      const t = longTimeout(timeoutMs, () => reject(new SystemdError(-E.ETIMEDOUT, 'journal.flush', `lines still pending after ${timeoutMs} ms`)));
       void done.then((v) => {
-        clearTimeout(t);
+        t.cancel();
         resolve(v);
       });
     });

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { E } from '../errors';
 import { ExportParser, fieldValue, type JournalFieldValue } from '../protocol/journal-entry';
 import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
+import { longTimeout } from '../timers';
 
 const JOURNALCTL = process.env.LIBSYSTEMD_JOURNALCTL || 'journalctl';
 /** Entries parsed ahead of the reader before journalctl's pipe is paused. */
@@ -186,12 +187,12 @@ export class JournalctlSource implements JournalSource {
     }
     return new Promise<JournalWake>((resolve) => {
       const done = (w: JournalWake): void => {
-        clearTimeout(timer);
+        timer?.cancel();
         s!.notify = undefined;
         this.interrupted = undefined;
         resolve(w);
       };
-      const timer = timeoutMs >= 0 ? setTimeout(() => done('nop'), timeoutMs) : undefined;
+      const timer = timeoutMs >= 0 ? longTimeout(timeoutMs, () => done('nop')) : undefined;
       s!.notify = () => done('append');
       this.interrupted = () => done('interrupted');
     });

@@ -11,6 +11,7 @@ import type { NativeBinding } from '../addon';
 import { E } from '../errors';
 import { notifyAddress } from '../protocol/notify';
 import { U64_MAX } from '../protocol/numbers';
+import { longTimeout, type LongTimer } from '../timers';
 import { datagramSocket } from './os';
 
 const env = process.env;
@@ -112,9 +113,9 @@ function waitForHangup(fd: number, timeoutUsec: bigint): Promise<number> {
   return new Promise((resolve) => {
     // libuv watches the pipe: no thread and no blocking read is tied up while waiting.
     const s = new (net().Socket)({ fd, readable: true, writable: false });
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     const done = (rc: number) => {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       s.destroy();
       resolve(rc);
     };
@@ -122,7 +123,8 @@ function waitForHangup(fd: number, timeoutUsec: bigint): Promise<number> {
     s.on('close', () => done(1));
     s.on('error', () => done(1));
     s.resume();
-    if (timeoutUsec !== U64_MAX) timer = setTimeout(() => done(-E.ETIMEDOUT), Number(timeoutUsec / 1000n));
+    // Any length (setTimeout alone fires 2 ** 31 ms at once).
+    if (timeoutUsec !== U64_MAX) timer = longTimeout(Number(timeoutUsec / 1000n), () => done(-E.ETIMEDOUT));
   });
 }
 

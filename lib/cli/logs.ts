@@ -81,7 +81,8 @@ export function parseLogsArgs(argv: readonly string[]): LogsArgs {
       case '--after-cursor': o.afterCursor = value(); break;
       case '-n': case '--lines': {
         const v = value();
-        if (!/^\d+$/.test(v)) throw new Error(`--lines ${v}: a number of entries`);
+        // At most INT_MAX (what sd_journal_previous_skip takes): a usage error, like a non-number.
+        if (!/^\d+$/.test(v) || Number(v) > 2 ** 31 - 1) throw new Error(`--lines ${v}: a number of entries from 0 to 2147483647`);
         o.lines = Number(v);
         break;
       }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { LISTEN_VARIABLES, WATCHDOG_VARIABLES } from '../protocol/listen';
 import { parseListens, type ListenSpec } from './listen';
 import { RunSockets } from './sockets';
+import { DURATION_MAX_MS, longTimeout, type LongTimer } from '../timers';
 
 export interface RunOptions {
   listen: ListenSpec[];
@@ -60,7 +61,9 @@ export function parseTime(v: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|min)?$/.exec(v);
   if (!m) throw new Error(`${flag} ${v}: a time such as 500ms, 2s or 1min`);
   const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'min' ? n * 60_000 : n * 1000);
+  const ms = Math.round(m[2] === 'ms' ? n : m[2] === 'min' ? n * 60_000 : n * 1000);
+  if (!(ms <= DURATION_MAX_MS)) throw new Error(`${flag} ${v}: at most ${DURATION_MAX_MS}ms`);
+  return ms;
 }
 
 export function parseRunArgs(argv: readonly string[]): RunOptions {
@@ -141,8 +144,8 @@ export class Supervisor {
   private notifyPath: string | undefined;
   private notifyFd = -1;
   private notifyWatch: number | undefined;
-  private readyTimer: NodeJS.Timeout | undefined;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private readyTimer: LongTimer | undefined;
+  private watchdogTimer: LongTimer | undefined;
   private watchdogMs: number | undefined;
   private startedAt = 0;
   private acceptServer: import('node:net').Server | undefined;
@@ -310,7 +313,7 @@ export class Supervisor {
     const child = this.spawnChild(fds);
     this.child = child;
     this.emit('start', { pid: child.pid, command: this.o.command.join(' '), fds: fds.map((f, i) => `${3 + i}:${f.name}`) });
-    if (this.o.notify && this.o.readyTimeoutMs !== undefined) this.readyTimer = setTimeout(() => this.fail('timeout', 'SIGTERM'), this.o.readyTimeoutMs);
+    if (this.o.notify && this.o.readyTimeoutMs !== undefined) this.readyTimer = longTimeout(this.o.readyTimeoutMs, () => this.fail('timeout', 'SIGTERM'));
     if (!this.o.notify) this.armWatchdog(); // Type=simple: the watchdog runs from the start
     child.on('exit', (code, signal) => this.exited(code, signal));
   }
@@ -324,8 +327,9 @@ export class Supervisor {
 
   private armWatchdog(): void {
     if (this.watchdogMs === undefined) return;
-    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
-    this.watchdogTimer = setTimeout(() => this.fail('watchdog', 'SIGABRT'), this.watchdogMs);
+    this.watchdogTimer?.cancel();
+    // Any length (the child may set WATCHDOG_USEC= to days): setTimeout alone fires 2 ** 31 ms at once.
+    this.watchdogTimer = longTimeout(this.watchdogMs, () => this.fail('watchdog', 'SIGABRT'));
   }
 
   private readNotify(): void {
@@ -351,7 +355,7 @@ export class Supervisor {
     }
     if (flag('READY') && !this.ready) {
       this.ready = true;
-      if (this.readyTimer) clearTimeout(this.readyTimer);
+      this.readyTimer?.cancel();
       this.emit('ready', { pid, afterMs: Date.now() - this.startedAt });
       this.armWatchdog();
     }
@@ -366,15 +370,16 @@ export class Supervisor {
     }
     if (get('WATCHDOG') === 'trigger') this.fail('watchdog', 'SIGABRT');
     const newTimeout = get('WATCHDOG_USEC');
-    if (newTimeout !== undefined && /^\d+$/.test(newTimeout)) {
+    if (newTimeout !== undefined && /^\d{1,20}$/.test(newTimeout) && BigInt(newTimeout) < 2n ** 64n - 1n) {
       this.watchdogMs = Number(BigInt(newTimeout) / 1000n);
       this.emit('watchdog-usec', { ms: this.watchdogMs });
       this.armWatchdog();
     }
     const extend = get('EXTEND_TIMEOUT_USEC');
-    if (extend !== undefined && this.readyTimer && !this.ready) {
-      clearTimeout(this.readyTimer);
-      this.readyTimer = setTimeout(() => this.fail('timeout', 'SIGTERM'), Number(BigInt(extend) / 1000n));
+    // As PID 1: only a decimal uint64 (a child's 'abc' must not throw here), at any length.
+    if (extend !== undefined && /^\d{1,20}$/.test(extend) && BigInt(extend) < 2n ** 64n - 1n && this.readyTimer && !this.ready) {
+      this.readyTimer.cancel();
+      this.readyTimer = longTimeout(Number(BigInt(extend) / 1000n), () => this.fail('timeout', 'SIGTERM'));
       this.emit('extend-timeout', { ms: Number(BigInt(extend) / 1000n) });
     }
     for (const k of ['MAINPID', 'ERRNO', 'BUSERROR']) {
@@ -399,8 +404,8 @@ export class Supervisor {
   }
 
   private exited(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.readyTimer) clearTimeout(this.readyTimer);
-    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.readyTimer?.cancel();
+    this.watchdogTimer?.cancel();
     const failed = this.result !== 'success' || (code !== 0 && code !== null) || (signal !== null && !this.stopping);
     const result = this.result !== 'success' ? this.result : failed ? (signal ? 'signal' : 'exit-code') : 'success';
     this.emit('exit', { pid: this.child?.pid, code, signal, result });

@@ -11,6 +11,7 @@ import { sendList } from '../journal';
 import { pushCallerLocation, scriptName } from '../journal/caller';
 import type { FieldList } from '../journal/sanitize';
 import { PRIORITIES, PRIORITY_TEXT, type PriorityName } from '../protocol/levels';
+import { DURATION_MAX_MS, longInterval, type LongTimer } from '../timers';
 
 function quietly(fn: () => unknown): undefined {
   try {
@@ -56,17 +57,19 @@ export function sendStatus(status: string): void {
   quietly(() => notify({ STATUS: String(status).replace(/[\r\n]+/g, ' ') }));
 }
 
-let timer: NodeJS.Timeout | undefined;
+let timer: LongTimer | undefined;
 
 /** Pings every `interval` ms (default 3000). A second call replaces the first timer. */
 export function startWatchdogMode(interval?: number): void {
   stopWatchdogMode();
   // Kept ref'd, as in the original: a service that relies on it to stay alive still does.
-  timer = setInterval(watchdog, Number(interval) || 3000);
+  // Lenient as the original (anything unusable is 3000), but any length: a day-long interval is not 1 ms.
+  const ms = Number(interval);
+  timer = longInterval(ms > 0 && ms <= DURATION_MAX_MS ? ms : 3000, watchdog);
 }
 
 export function stopWatchdogMode(): void {
-  if (timer) clearInterval(timer);
+  timer?.cancel();
   timer = undefined;
 }
 

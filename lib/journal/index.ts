@@ -5,7 +5,8 @@
  */
 import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { check, invalidType, invalidValue } from '../errors';
+import { check, invalidType } from '../errors';
+import { checkDuration } from '../timers';
 import { impl } from '../backends/select';
 import { JOURNAL_QUEUE_DEFAULTS, type JournalQueueOptions, type JournalStats } from '../backends/contract';
 import { checkIdentifier, encodeFields, EntryWriter, fdIsJournal, invocationShortName, type JournalFields } from '../protocol/journal';
@@ -119,8 +120,7 @@ function stream(options: StreamOptions = {}): Writable {
 export interface JournalOptions extends Partial<JournalQueueOptions> {}
 
 async function flush(timeoutMs?: number): Promise<JournalStats> {
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) throw invalidValue('timeoutMs', `must be a non-negative number, received ${String(timeoutMs)}`);
-  return impl.journal.flush(timeoutMs);
+  return impl.journal.flush(timeoutMs === undefined ? undefined : checkDuration('timeoutMs', timeoutMs, { zero: true, infinite: true }));
 }
 
 /** The journal: structured entries (native protocol) and streams (stdout protocol). */
@@ -184,8 +184,8 @@ export const journal = Object.freeze({
     for (const k of Object.keys(JOURNAL_QUEUE_DEFAULTS) as (keyof JournalQueueOptions)[]) {
       const v = options[k];
       if (v === undefined) continue;
-      if (typeof v !== 'number' || !(v >= 0)) throw invalidValue(`options.${k}`, `must be a non-negative number, received ${String(v)}`);
-      next[k] = v;
+      // Durations and a byte bound, each a double in the addon: finite or Infinity ("no limit"), never NaN or negative.
+      next[k] = checkDuration(`options.${k}`, v, { zero: true, infinite: true });
     }
     impl.journal.configure(next);
   },

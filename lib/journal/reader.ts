@@ -7,6 +7,8 @@
 import { impl } from '../backends/select';
 import type { JournalFilter, JournalOpen, JournalSeek, JournalSource } from '../backends/contract';
 import { check, E, invalidType, invalidValue, SystemdError } from '../errors';
+import { checkInt } from '../protocol/numbers';
+import { checkDuration } from '../timers';
 import { validFieldName } from '../protocol/journal';
 import type { JournalEntry, JournalFieldValue } from '../protocol/journal-entry';
 import { JOURNAL_OPEN_FLAGS } from '../protocol/journal-entry';
@@ -95,7 +97,9 @@ export function toUsec(t: unknown, name: string): number {
     else if (t === 'now') ms = Date.now();
     else ms = Date.parse(t);
   } else throw invalidType(name, "a Date, milliseconds since the epoch, or a time such as '-1h'", t);
-  if (!Number.isFinite(ms) || ms < 0) throw invalidValue(name, `must be a valid time, received ${JSON.stringify(t)}`);
+  if (Number.isNaN(ms)) throw invalidValue(name, `must be a valid time, received ${JSON.stringify(t)}`);
+  // A uint64 of usec in the addon: never negative, never past 2^53 ms (a cast would be undefined).
+  checkDuration(name, ms, { zero: true });
   return Math.round(ms * 1000);
 }
 
@@ -150,7 +154,7 @@ function openOptions(o: JournalOpenOptions): JournalOpen {
   if (bool(o.system, 'options.system')) flags |= JOURNAL_OPEN_FLAGS.SYSTEM;
   if (bool(o.user, 'options.user')) flags |= JOURNAL_OPEN_FLAGS.CURRENT_USER;
   const t = o.dataThreshold ?? 0;
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) throw invalidValue('options.dataThreshold', `must be a non-negative integer, received ${String(t)}`);
+  checkInt('options.dataThreshold', t, 'size');
   const where = [o.namespace, o.directory, o.files].filter((x) => x !== undefined).length;
   if (where > 1) throw invalidValue('options', 'takes at most one of namespace, directory and files');
   if (o.namespace !== undefined && typeof o.namespace !== 'string') throw invalidType('options.namespace', 'a string', o.namespace);
@@ -178,7 +182,8 @@ export function plan(options: JournalQueryOptions = {}): Plan {
   const cursor = o.cursor ?? o.afterCursor;
   if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '')) throw invalidType(o.cursor !== undefined ? 'options.cursor' : 'options.afterCursor', 'a cursor string', cursor);
   const lines = o.lines;
-  if (lines !== undefined && (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 0)) throw invalidValue('options.lines', `must be a non-negative integer, received ${String(lines)}`);
+  // sd_journal_previous_skip() takes at most INT_MAX (-ERANGE): refused here the same for both readers.
+  if (lines !== undefined) checkInt('options.lines', lines, 'int', 0);
   let fields: string[] | undefined;
   if (o.fields !== undefined) {
     fields = strings(o.fields, 'options.fields');
@@ -380,8 +385,10 @@ export class JournalReader {
 
   /** Resolves once the journal changed (`append`, `invalidate`), after `timeoutMs` (`nop`), or when close() is called. */
   async wait(timeoutMs = -1): Promise<'append' | 'invalidate' | 'nop' | 'interrupted'> {
+    // -1 (the default) or Infinity: no limit; else any duration (never truncated to an int of ms).
+    const ms = timeoutMs === -1 || timeoutMs === Infinity ? -1 : checkDuration('timeoutMs', timeoutMs, { zero: true });
     this.live();
-    const w = await this.src.wait(timeoutMs);
+    const w = await this.src.wait(ms);
     if (typeof w === 'number') throw new SystemdError(w, 'sd_journal_wait');
     return w;
   }

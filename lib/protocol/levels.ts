@@ -2,7 +2,7 @@
  * The one priority table: syslog's eight levels, the names people use for them, and the
  * other loggers' vocabularies (pino, winston, the console) as names of this table.
  */
-import { invalidValue } from '../errors';
+import { invalidValue, outOfRange } from '../errors';
 
 /** Level names by priority 0-7, as journalctl and syslog(3) spell them. */
 export const LEVEL_NAMES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -63,10 +63,15 @@ export const CONSOLE_PRIORITIES: Readonly<Record<ConsoleMethod, string>> = Objec
   Object.fromEntries(Object.entries(CONSOLE).map(([m, n]) => [m, PRIORITY_TEXT[PRIORITIES[n]!]!])) as Record<ConsoleMethod, string>,
 );
 
-/** 0-7 from a number or a level name, else ERR_INVALID_ARG_VALUE naming `name`. */
+/** 0-7 from a number (else ERR_OUT_OF_RANGE) or a level name (else ERR_INVALID_ARG_VALUE), naming `name`. */
 export function toPriority(p: unknown, name = 'priority'): number {
-  if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 7) return p;
+  if (typeof p === 'number') {
+    if (Number.isInteger(p) && p >= 0 && p <= 7) return p;
+    throw outOfRange(name, '>= 0 && <= 7, or a level name', p);
+  }
   const n = typeof p === 'string' ? priorityOf(p) : undefined;
   if (n !== undefined) return n;
-  throw invalidValue(name, `must be 0-7 or a level name (${Object.keys(PRIORITIES).join(', ')}), received ${JSON.stringify(p)}`);
+  // Never JSON.stringify a bigint or a cyclic object here: the refusal itself would throw, uncoded.
+  const shown = typeof p === 'string' ? JSON.stringify(p) : typeof p === 'bigint' ? `${p}n` : p !== null && typeof p === 'object' ? 'an object' : String(p);
+  throw invalidValue(name, `must be 0-7 or a level name (${Object.keys(PRIORITIES).join(', ')}), received ${shown}`);
 }

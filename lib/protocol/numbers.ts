@@ -3,7 +3,7 @@
  * LISTEN_*, WATCHDOG_* the same way: leading whitespace, a sign, C base prefixes
  * ("0x2", "010" is 8) and the "0b"/"0o" prefixes are accepted; trailing bytes are not.
  */
-import { E } from '../errors';
+import { E, invalidType, outOfRange } from '../errors';
 
 const INT_MAX = 2 ** 31 - 1;
 const INT_MIN = -(2 ** 31);
@@ -108,6 +108,58 @@ export function parsePid(input: string): [number, number] {
 
 /** INT_MAX, for LISTEN_FDS bounds. */
 export { INT_MAX, U64_MAX };
+
+/**
+ * The C types a JavaScript number is handed to, with their ranges. The addon converts with
+ * Int32Value()/Uint32Value() (modulo 2^32: 2^32 would become fd 0), so every integer is checked
+ * here, in one place, before it reaches either backend.
+ * - `int`: a C int. `fd`: an int >= 0. `pid_t`: >= 0 (0 means this process where the API says so).
+ * - `uint32`: uid_t, gid_t. `uint16`: a port. `size`: a byte or item count (a safe integer).
+ */
+export type CIntType = 'int' | 'fd' | 'pid_t' | 'uint32' | 'uint16' | 'size';
+
+const C_RANGES: Readonly<Record<CIntType, readonly [number, number]>> = {
+  int: [INT_MIN, INT_MAX],
+  fd: [0, INT_MAX],
+  pid_t: [0, INT_MAX],
+  uint32: [0, 2 ** 32 - 1],
+  uint16: [0, 65535],
+  size: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * `value` as an integer of C type `type` (narrowed by `min`/`max`), or Node's errors:
+ * `ERR_INVALID_ARG_TYPE` for a non-number, `ERR_OUT_OF_RANGE` for a fraction, NaN, ±Infinity or
+ * a value outside the range (the message names the range, as Node's validateInteger does).
+ */
+export function checkInt(name: string, value: unknown, type: CIntType, min?: number, max?: number): number {
+  if (typeof value !== 'number') throw invalidType(name, 'a number', value);
+  const [lo0, hi0] = C_RANGES[type];
+  const lo = min !== undefined && min > lo0 ? min : lo0;
+  const hi = max !== undefined && max < hi0 ? max : hi0;
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < lo || value > hi) throw outOfRange(name, `>= ${lo} && <= ${hi}`, value);
+  return value;
+}
+
+/** The largest finite uint64 usec value: systemd's USEC_INFINITY is 2^64 - 1. */
+export const USEC_MAX = U64_MAX - 1n;
+
+/**
+ * A uint64 (`uint64`: up to 2^64 - 1) or a finite usec (`usec`: up to 2^64 - 2, as USEC_INFINITY
+ * means "never") given as a bigint or a safe-integer number; returned as a bigint.
+ */
+export function checkU64(name: string, value: unknown, type: 'uint64' | 'usec'): bigint {
+  const hi = type === 'usec' ? USEC_MAX : U64_MAX;
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > hi) throw outOfRange(name, `>= 0n && <= ${hi}n`, value);
+    return value;
+  }
+  if (typeof value !== 'number') throw invalidType(name, 'a number or a bigint', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw outOfRange(name, `>= 0 && <= ${Number.MAX_SAFE_INTEGER} (a larger value as a bigint)`, value);
+  return BigInt(value);
+}
 
 /**
  * strv_split_full(LISTEN_FDNAMES, ":", EXTRACT_DONT_COALESCE_SEPARATORS): empty names kept,

@@ -6,7 +6,8 @@
  */
 import type { Server } from 'node:net';
 import { listenFds } from '../activation';
-import { invalidType, invalidValue } from '../errors';
+import { invalidType } from '../errors';
+import { checkDuration, longTimeout, type LongTimer } from '../timers';
 import { journal } from '../journal';
 import { stopping } from '../notify';
 
@@ -31,22 +32,22 @@ export interface IdleHandle {
 export function exitWhenIdle(server: Server, options: IdleOptions = {}): IdleHandle {
   if (server === null || typeof server !== 'object' || typeof (server as Server).on !== 'function' || typeof (server as Server).close !== 'function') throw invalidType('server', 'a net.Server or http.Server', server);
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-  const idleMs = options.idleMs ?? 10_000;
-  if (typeof idleMs !== 'number' || !(idleMs > 0) || !Number.isFinite(idleMs)) throw invalidValue('options.idleMs', `must be a positive number of milliseconds, received ${String(idleMs)}`);
+  const idleMs = checkDuration('options.idleMs', options.idleMs ?? 10_000);
   if (listenFds({ unsetEnvironment: false }).length === 0) return { active: false, close() {} };
 
   let busy = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   let closed = false;
   let leaving = false;
   const arm = (): void => {
     if (closed || leaving || busy > 0) return;
-    clearTimeout(timer);
-    timer = setTimeout(leave, idleMs);
+    timer?.cancel();
+    // Any length: setTimeout alone would exit after 1 ms for 2 ** 31 ms or more.
+    timer = longTimeout(idleMs, leave);
   };
   const start = (): void => {
     busy++;
-    clearTimeout(timer);
+    timer?.cancel();
   };
   const end = (): void => {
     busy--;
@@ -76,7 +77,7 @@ export function exitWhenIdle(server: Server, options: IdleOptions = {}): IdleHan
     active: true,
     close() {
       closed = true;
-      clearTimeout(timer);
+      timer?.cancel();
       server.off('connection', onConnection);
     },
   };

@@ -4,7 +4,8 @@
  * a process belongs to.
  */
 import { impl } from '../backends/select';
-import { check, E, invalidType, invalidValue, SystemdError } from '../errors';
+import { check, E, invalidType, SystemdError } from '../errors';
+import { checkInt } from '../protocol/numbers';
 import { id128Bytes } from '../protocol/id128';
 
 export interface IdOptions {
@@ -56,7 +57,7 @@ export interface UnitOf {
  * @throws SystemdError `ESRCH`/`ENOENT` when there is no such process.
  */
 export function unitOf(pid: number = process.pid): UnitOf {
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 0) throw invalidValue('pid', `must be a process id, received ${String(pid)}`);
+  checkInt('pid', pid, 'pid_t');
   const get = (kind: 0 | 1 | 2, syscall: string): string | undefined => {
     const r = impl.pidUnit(pid, kind);
     if (r === -E.ENODATA || r === -E.ENXIO) return undefined;

@@ -6,6 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import { invalidType, invalidValue } from '../errors';
+import { checkDuration, longTimeout, type LongTimer } from '../timers';
 import { journal } from '../journal';
 import { extendTimeout, stopping } from '../notify';
 import { ServiceError } from './errors';
@@ -42,8 +43,7 @@ function say(line: string): void {
 export function onShutdown(handler: (signal: string) => unknown, options: ShutdownOptions = {}): ShutdownHandle {
   if (typeof handler !== 'function') throw invalidType('handler', 'a function', handler);
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw invalidValue('options.timeoutMs', `must be a positive number of milliseconds, received ${String(timeoutMs)}`);
+  const timeoutMs = checkDuration('options.timeoutMs', options.timeoutMs ?? 10_000);
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !/^SIG[A-Z0-9]+$/.test(s) || s === 'SIGKILL' || s === 'SIGSTOP')) throw invalidValue('options.signals', 'must be a non-empty array of signal names that can be handled');
   if (installed) throw new ServiceError('ERR_LIBSYSTEMD_ALREADY_INSTALLED', 'onShutdown() is already installed: close() the first handle before installing another');
@@ -66,19 +66,20 @@ export function onShutdown(handler: (signal: string) => unknown, options: Shutdo
       // Room for the handler and the journal's flush, so TimeoutStopSec= does not cut them short.
       quietly(() => extendTimeout(timeoutMs + 3000));
       let code = 0;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | undefined;
       try {
         await Promise.race([
           Promise.resolve().then(() => handler(reason)),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`the shutdown handler did not finish within ${timeoutMs} ms`)), timeoutMs);
+            // Any length (setTimeout alone would exit 1 at once for 2 ** 31 ms or more).
+            timer = longTimeout(timeoutMs, () => reject(new Error(`the shutdown handler did not finish within ${timeoutMs} ms`)));
           }),
         ]);
       } catch (err) {
         code = 1;
         say(`libsystemd: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
       } finally {
-        clearTimeout(timer);
+        timer?.cancel();
       }
       await journal.flush(3000).catch(() => undefined);
       process.exit(code);
