@@ -5,9 +5,11 @@
 import { constants } from 'node:os';
 import { check, invalidType, invalidValue } from './errors';
 import { impl } from './backends/select';
+import type { NotifyQueueOptions, NotifyStats } from './backends/contract';
 import { encodeState, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
 import { U64_MAX } from './protocol/numbers';
 
+export type { NotifyQueueOptions, NotifyStats } from './backends/contract';
 export { encodeState, NOTIFY_MAX_BYTES, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
 
 export interface NotifyOptions {
@@ -280,4 +282,38 @@ export function startWatchdog(options: StartWatchdogOptions = {}): WatchdogHandl
   };
   running = handle;
   return handle;
+}
+
+/**
+ * The notify queue's counters: messages sent, queued (the manager is not reading its socket),
+ * coalesced (a `STATUS=` or `WATCHDOG=1` replaced by a newer one before it was sent) and
+ * dropped (each drop is also warned about, LIBSYSTEMD_NOTIFY_DROPPED).
+ */
+export function notifyStats(): NotifyStats {
+  return impl.notifyStats();
+}
+
+/**
+ * Tunes the notify queue: `maxQueued` messages (default 512; beyond, a notify call throws
+ * `EAGAIN`), `maxStallMs` without progress before the queue is dropped (default 30000),
+ * `exitTimeoutMs` to send what is left at exit (default 1000).
+ * @throws TypeError `ERR_INVALID_ARG_TYPE`; RangeError `ERR_OUT_OF_RANGE` for a value that is not a positive integer.
+ */
+export function configureNotify(options: Partial<NotifyQueueOptions>): void {
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'an object ({ maxQueued, maxStallMs, exitTimeoutMs })', options);
+  const o: Partial<NotifyQueueOptions> = {};
+  for (const k of ['maxQueued', 'maxStallMs', 'exitTimeoutMs'] as const) {
+    const v = options[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number') throw invalidType(`options.${k}`, 'a number', v);
+    if (!Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) throw outOfRange(`options.${k}`, 'an integer from 1 to 2147483647', v);
+    o[k] = v;
+  }
+  impl.configureNotify(o);
+}
+
+function outOfRange(name: string, range: string, v: number): RangeError {
+  const e = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(v)}`) as RangeError & { code: string };
+  e.code = 'ERR_OUT_OF_RANGE';
+  return e;
 }
