@@ -8,9 +8,9 @@
  * systemd-notify(1).
  */
 import type * as ChildProcess from 'node:child_process';
-import { readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readSync, writeSync } from 'node:fs';
 import type { NativeBinding } from '../addon';
-import { E } from '../errors';
+import { E, errnoOf } from '../errors';
 import { notifyAddress } from '../protocol/notify';
 import { U64_MAX } from '../protocol/numbers';
 import { NOTIFY_QUEUE_DEFAULTS, type NotifyQueueOptions, type NotifyStats } from './contract';
@@ -50,6 +50,8 @@ interface Pending {
 }
 
 const WAKE = new Int32Array(new SharedArrayBuffer(4));
+/** As journal-datagram.ts: Bun's Node-API has no libuv poll handles (it aborts), Deno's never delivers their events. */
+const RUNTIME_HAS_LIBUV = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 
 /**
  * The notify socket is non-blocking: when the manager does not read it (its queue holds
@@ -298,36 +300,63 @@ const childProcess = (): typeof ChildProcess => require('node:child_process') as
 
 /**
  * Resolves 1 when every writer of the pipe `fd` has closed it, -ETIMEDOUT after the timeout.
- * The addon's libuv poll watcher waits for the hang-up on the event loop: no thread of the pool
- * and no blocking read is tied up while waiting, whatever the runtime. `onFail` receives the
- * function that ends the wait early (the queued BARRIER=1 was dropped).
+ * No thread of the pool and no blocking read is tied up while waiting, whatever the runtime: on
+ * Node the addon's libuv poll watcher waits for the hang-up on the event loop; Bun's and Deno's
+ * Node-API have no working libuv poll handle, so there the pipe is opened again through
+ * /proc/self/fd without blocking (it reads EAGAIN while a writer holds it, EOF once none does)
+ * and read on a timer backing off to 50 ms. `onFail` receives the function that ends the wait
+ * early (the queued BARRIER=1 was dropped).
  */
 function waitForHangup(n: NativeBinding, fd: number, timeoutUsec: bigint, onFail: (fail: (rc: number) => void) => void): Promise<number> {
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
     let watcher = 0;
+    let nb = -1;
     let finished = false;
     const buf = Buffer.alloc(64);
     const done = (rc: number) => {
       if (finished) return;
       finished = true;
       if (timer) clearTimeout(timer);
+      if (poll) clearTimeout(poll);
       if (watcher > 0) n.poll_stop(watcher);
+      if (nb >= 0) closeSync(nb);
       n.close(fd);
       resolve(rc);
     };
     onFail(done);
-    watcher = n.poll_start(fd, 1, (events) => {
-      if (events < 0) return done(1);
-      try {
-        // Readable: the hang-up (EOF), or bytes nobody should write (ignored).
-        if (readSync(fd, buf) === 0) done(1);
-      } catch {
-        done(1);
-      }
-    });
-    if (watcher < 0) return done(watcher);
     if (timeoutUsec !== U64_MAX) timer = setTimeout(() => done(-E.ETIMEDOUT), Number(timeoutUsec / 1000n));
+    if (RUNTIME_HAS_LIBUV) {
+      watcher = n.poll_start(fd, 1, (events) => {
+        if (events < 0) return done(1);
+        try {
+          // Readable: the hang-up (EOF), or bytes nobody should write (ignored).
+          if (readSync(fd, buf) === 0) done(1);
+        } catch {
+          done(1);
+        }
+      });
+      if (watcher < 0) done(watcher);
+      return;
+    }
+    try {
+      nb = openSync(`/proc/self/fd/${fd}`, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    } catch (err) {
+      return done(errnoOf(err));
+    }
+    let delay = 1;
+    const tick = (): void => {
+      poll = undefined;
+      try {
+        if (readSync(nb, buf) === 0) return done(1);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return done(1);
+      }
+      delay = Math.min(delay * 2, 50);
+      poll = setTimeout(tick, delay);
+    };
+    tick();
   });
 }
 
