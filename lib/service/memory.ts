@@ -11,6 +11,8 @@ import { impl } from '../backends/select';
 import { errnoOf, invalidType, invalidValue, SystemdError } from '../errors';
 import { ServiceError } from './errors';
 
+/** As journal-datagram.ts: whether the runtime's Node-API has working libuv poll handles (not Bun, not Deno). */
+const RUNTIME_HAS_LIBUV = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 const UV_READABLE = 1;
 const UV_PRIORITIZED = 8;
 /** The file systems a PSI file lives on (PROC_SUPER_MAGIC, CGROUP2_SUPER_MAGIC). */
@@ -54,7 +56,8 @@ function trigger(options: MemoryPressureOptions): { bytes: Buffer; windowMs: num
 /**
  * Calls `handler` when this service's memory is under pressure (free caches, shed load…).
  * Returns an inactive handle with the reason where systemd does not watch (before v254, or
- * MemoryPressureWatch=off) — nothing is thrown for that.
+ * MemoryPressureWatch=off), or where the runtime cannot watch a PSI file or FIFO (Bun, Deno: only a
+ * socket) — nothing is thrown for that.
  * @throws ServiceError `ERR_LIBSYSTEMD_MEMORY_PRESSURE` for malformed MEMORY_PRESSURE_* variables, and for a
  *   MEMORY_PRESSURE_WATCH that is not a PSI file (procfs/cgroupfs), a FIFO, a character device or a socket
  *   (refused before anything is written, as sd_event_add_memory_pressure does).
@@ -89,6 +92,8 @@ export function onMemoryPressure(handler: () => unknown, options: MemoryPressure
   }
   if (st.isSocket()) return socketWatch(watch, bytes, fire);
   refuseKind(st, watch);
+  // Bun's Node-API aborts the process on a libuv poll handle and Deno's never delivers its events.
+  if (!RUNTIME_HAS_LIBUV) return { active: false, reason: `${process.versions.bun !== undefined ? 'Bun' : 'Deno'} cannot watch a file for POLLPRI (its Node-API has no libuv poll handle): only a socket in MEMORY_PRESSURE_WATCH is watched there`, close() {} };
   let fd: number;
   try {
     fd = openSync(watch, fsc.O_RDWR | fsc.O_NONBLOCK | fsc.O_NOCTTY);

@@ -4,7 +4,7 @@
  * reads again, drops are counted and warned, at both queue lengths (each in its own netns); a
  * barrier resolves when the manager closes its fd and times out when it does not. Their Node-API
  * has no working libuv poll handle, so the queue's timer and the barrier's timer-read are the
- * paths checked here.
+ * paths checked here. And onMemoryPressure, which needs a poll handle for a PSI file.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,5 +44,13 @@ describeWith({ linux: true, root: true, bins: ['unshare', 'sysctl'] }, 'the noti
         rx.close();
       }
     }
+  });
+
+  it.each(Object.keys(RUNTIMES))('%s: onMemoryPressure on a PSI file is inactive with the reason (no libuv poll handle there), never a crash; nothing written', async (rt) => {
+    const cmd = RUNTIMES[rt]!();
+    const r = await run(cmd[0]!, [...cmd.slice(1), RUN, `const h = l.onMemoryPressure(() => {}); h.close(); out({ active: h.active, reason: h.reason })`], { env: { MEMORY_PRESSURE_WATCH: '/proc/pressure/cpu' }, cwd: ROOT, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.active).toBe(false);
+    expect(r.json.reason).toContain('cannot watch a file for POLLPRI');
   });
 });
