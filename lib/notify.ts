@@ -46,10 +46,13 @@ function warnNodeTransport(): void {
  * Sends a notification to the service manager (sd_notify / sd_pid_notify_with_fds).
  * @param state `'READY=1\nSTATUS=x'` or `{ READY: 1, STATUS: 'x' }`; object values have their
  *   backslashes escaped so PID 1 reads them back exactly.
- * @returns `true` when the datagram was sent, `false` when there is no NOTIFY_SOCKET.
+ * @returns `true` when the datagram was sent, or queued because the manager is not reading its
+ *   socket (sent in order as soon as it reads again, never blocking the event loop: see
+ *   `notifyStats()`), `false` when there is no NOTIFY_SOCKET.
  * @throws TypeError `ERR_INVALID_ARG_VALUE` before anything is sent, for a value with `\n`, `\r`
  *   or NUL, a line that is not KEY=VALUE, a message over 4096 bytes, more than 253 fds.
- * @throws SystemdError when sending fails (`ENOENT`, `ECONNREFUSED`, `EINVAL` for a bad NOTIFY_SOCKET, …).
+ * @throws SystemdError when sending fails (`ENOENT`, `ECONNREFUSED`, `EINVAL` for a bad NOTIFY_SOCKET, …),
+ *   `EAGAIN` when `maxQueued` messages already wait for a manager that does not read (`configureNotify`).
  * Fallback: without the addon, systemd-notify(1) sends it (one warning, no fds).
  */
 export function notify(state: NotifyState, options: NotifyOptions = {}): boolean {
