@@ -287,7 +287,11 @@ function bunServe(server: NetServer, fd: number, callback?: () => void): boolean
   const carrier = net.createServer((socket) => obj.emit('connection', socket));
   carrier.on('error', (err) => obj.emit('error', err));
   const s = obj as unknown as { address: () => ReturnType<NetServer['address']>; close: (cb?: (err?: Error) => void) => unknown };
-  s.address = () => carrier.address();
+  // Bun reports {} for a unix socket adopted by fd: the path, as listenOn makes Node report it.
+  s.address = () => {
+    const a = carrier.address();
+    return a !== null && typeof a === 'object' && 'port' in a ? a : (unixPath(fd) ?? a);
+  };
   s.close = (cb?: (err?: Error) => void) => {
     carrier.close((err) => {
       obj.emit('close');

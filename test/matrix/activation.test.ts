@@ -128,6 +128,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'an activated s
       // address() reports the activated socket, not a socket of the runtime's own choosing.
       const address = JSON.parse(lines[1]!).address;
       if (transport === 'tcp') expect(address).toMatchObject({ address: '127.0.0.1', port });
+      else expect(address).toBe(socketPath);
     } finally {
       p.kill();
     }
