@@ -3,6 +3,8 @@
  * with net.unix.max_dgram_qlen set there, and its checks: shared by the main suite (Node) and the
  * runtime matrix (Bun, Deno).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { MODES, ROOT, run, type ChildResult, type Mode } from './child';
@@ -10,12 +12,18 @@ import { MODES, ROOT, run, type ChildResult, type Mode } from './child';
 export const NOTIFY_QUEUE_FIXTURE = join(ROOT, 'test', 'fixtures', 'notify-queue.cjs');
 
 /** `cmd` (a runtime and its arguments) runs the fixture's `phase` inside `unshare --net` at that queue length. */
-export function inNetns(cmd: readonly string[], qlen: number, mode: Mode, phase: 'order' | 'drops'): Promise<ChildResult> {
-  // The new netns starts with the kernel default (10); set it there, then exec the service.
-  return run('unshare', ['--net', 'sh', '-c', `sysctl -qw net.unix.max_dgram_qlen=${qlen} && exec "$@"`, 'sh', ...cmd, NOTIFY_QUEUE_FIXTURE, phase], {
-    env: { ...MODES[mode], QLEN: String(qlen), NOTIFY_SOCKET: undefined },
-    timeoutMs: 60_000,
-  });
+export async function inNetns(cmd: readonly string[], qlen: number, mode: Mode, phase: 'order' | 'drops'): Promise<ChildResult> {
+  // The receiver's socket lives here; removed whatever happens to the child (even SIGKILL at the timeout).
+  const dir = mkdtempSync(join(tmpdir(), 'libsystemd-notify-queue-'));
+  try {
+    // The new netns starts with the kernel default (10); set it there, then exec the service.
+    return await run('unshare', ['--net', 'sh', '-c', `sysctl -qw net.unix.max_dgram_qlen=${qlen} && exec "$@"`, 'sh', ...cmd, NOTIFY_QUEUE_FIXTURE, phase], {
+      env: { ...MODES[mode], QLEN: String(qlen), QUEUE_DIR: dir, NOTIFY_SOCKET: undefined },
+      timeoutMs: 60_000,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Whether `sub` appears in `all` in the same order (every element used once). */
