@@ -49,7 +49,6 @@ interface Pending {
   readonly onDrop?: () => void;
 }
 
-const WAKE = new Int32Array(new SharedArrayBuffer(4));
 /** As journal-datagram.ts: Bun's Node-API has no libuv poll handles (it aborts), Deno's never delivers their events. */
 const RUNTIME_HAS_LIBUV = !(process.versions as Record<string, string | undefined>).bun && !(process.versions as Record<string, string | undefined>).deno;
 
@@ -245,7 +244,9 @@ function makeDatagramNotifier(n: NativeBinding): DatagramNotifier {
     timer = undefined;
     const deadline = Date.now() + opts.exitTimeoutMs;
     const before = dropped;
-    while (!flushSome() && Date.now() < deadline) Atomics.wait(WAKE, 0, 0, 5);
+    const wake = new Int32Array(new SharedArrayBuffer(4));
+    // Synchronous: the loop has ended; 5 ms sleeps between attempts.
+    while (!flushSome() && Date.now() < deadline) Atomics.wait(wake, 0, 0, 5);
     const lost = queue.splice(0);
     dropped += lost.length;
     for (const p of lost) release(p, true);
