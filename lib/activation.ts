@@ -198,10 +198,15 @@ export interface ActivatedListenOptions extends ListenOptions {
 
 /** An error the activation helpers throw when neither an activated socket nor a fallback exists. */
 export class ActivationError extends Error {
-  readonly code = 'ERR_LIBSYSTEMD_NO_SOCKET';
-  constructor(message: string) {
+  /**
+   * `ERR_LIBSYSTEMD_NO_SOCKET`: neither an activated socket nor a fallback.
+   * `ERR_LIBSYSTEMD_UNSUPPORTED_RUNTIME`: this runtime cannot serve an inherited socket with that kind of server.
+   */
+  readonly code: 'ERR_LIBSYSTEMD_NO_SOCKET' | 'ERR_LIBSYSTEMD_UNSUPPORTED_RUNTIME';
+  constructor(message: string, code: ActivationError['code'] = 'ERR_LIBSYSTEMD_NO_SOCKET') {
     super(message);
     this.name = 'ActivationError';
+    this.code = code;
   }
 }
 
@@ -256,12 +261,53 @@ export function listenArgs(selector?: string | number, fallback?: ActivatedListe
  */
 export function listenOn<S extends NetServer>(server: S, selector?: string | number, fallback?: ActivatedListenOptions | number, callback?: () => void): S {
   const args = listenArgs(selector, fallback);
+  if (args.fd !== undefined && process.versions.bun !== undefined && bunServe(server, args.fd, callback)) return server;
   server.listen(args, callback);
   if (args.fd !== undefined && !args.path) {
     const path = unixPath(args.fd);
     if (path !== undefined) (server as unknown as { _pipeName?: string })._pipeName = path;
   }
   return server;
+}
+
+/**
+ * Bun (1.4) ignores `{ fd }` in http.Server.listen(): it binds a fresh socket on a random port and
+ * reports listening, and the activated socket is never served. Its net.Server does adopt the fd,
+ * and its http.Server serves the connections handed to it: a net.Server listens on the fd and
+ * passes each connection on ('connection'), and address() reports the activated socket. TLS
+ * (https, http2) cannot be served that way: refused with ERR_LIBSYSTEMD_UNSUPPORTED_RUNTIME.
+ * Returns false for a net.Server, which listens on the fd itself.
+ */
+function bunServe(server: NetServer, fd: number, callback?: () => void): boolean {
+  const net = require('node:net') as typeof import('node:net');
+  // Typed as what Bun's http.Server is (an EventEmitter that is not a net.Server).
+  const obj = server as unknown as import('node:events').EventEmitter;
+  if (obj instanceof net.Server) return false;
+  const http = require('node:http') as typeof import('node:http');
+  const tls = [require('node:https').Server, require('node:http2').Http2SecureServer, require('node:http2').Http2Server].some((c) => typeof c === 'function' && obj instanceof c);
+  if (!(obj instanceof http.Server) || tls) {
+    throw new ActivationError(`Bun ${process.versions.bun} cannot serve an activated socket with this kind of server (${obj.constructor?.name ?? typeof server}): its listen() ignores { fd }; use an http.Server or a net.Server, or terminate TLS in front`, 'ERR_LIBSYSTEMD_UNSUPPORTED_RUNTIME');
+  }
+  const carrier = net.createServer((socket) => obj.emit('connection', socket));
+  carrier.on('error', (err) => obj.emit('error', err));
+  const s = obj as unknown as { address: () => ReturnType<NetServer['address']>; close: (cb?: (err?: Error) => void) => unknown };
+  // Bun reports {} for a unix socket adopted by fd: the path, as listenOn makes Node report it.
+  s.address = () => {
+    const a = carrier.address();
+    return a !== null && typeof a === 'object' && 'port' in a ? a : (unixPath(fd) ?? a);
+  };
+  s.close = (cb?: (err?: Error) => void) => {
+    carrier.close((err) => {
+      obj.emit('close');
+      cb?.(err);
+    });
+    return server;
+  };
+  carrier.listen({ fd }, () => {
+    obj.emit('listening');
+    callback?.();
+  });
+  return true;
 }
 
 /**

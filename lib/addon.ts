@@ -67,6 +67,8 @@ export interface NativeBinding {
   get_cloexec(fd: number): number;
   memfd_sealed(name: string, data: Buffer | readonly Buffer[]): number;
   pipe(): [number, number] | number;
+  /** A close-on-exec duplicate of fd, or -errno (absent from an addon built before it). */
+  dup_cloexec?(fd: number): number;
   fd_stat(fd: number): [mode: number, dev: number, ino: number] | number;
   /** This process's pidfd inode id (LISTEN_PIDFDID), -EOPNOTSUPP without pidfs, or -errno. */
   pidfd_self_id(): bigint | number;

@@ -11,7 +11,7 @@ export type { BackendReport } from './backends/select';
 export type { Capabilities } from './capabilities';
 export type { BackendKind, Transport } from './backends/contract';
 export type { ActivatedListenOptions, ListenFdsOptions, NamedFd, IsSocketOptions, IsSocketInetOptions, IsSocketUnixOptions, SocketFamily, SocketType } from './activation';
-export type { NotifyState, NotifyValue, NotifyOptions, FdStoreOptions, WatchdogOptions, StartWatchdogOptions, WatchdogHandle } from './notify';
+export type { NotifyState, NotifyValue, NotifyOptions, NotifyStats, NotifyQueueOptions, FdStoreOptions, WatchdogOptions, StartWatchdogOptions, WatchdogHandle } from './notify';
 export type { JournalFields, JournalValue, JournalStats, JournalOptions, StreamOptions, PriorityName, JournalEntryFields, JournalFieldValue, JournalOpenOptions, JournalQueryOptions, JournalTime } from './journal';
 export type { Logger, LoggerOptions, LogMethod } from './logger';
 export type { CredentialOptions, IdOptions, UnitOf, IdleHandle, IdleOptions, MemoryPressureHandle, MemoryPressureOptions, ReloadHandle, ReloadOptions, ShutdownHandle, ShutdownOptions, ServiceErrorCode } from './service';
@@ -54,6 +54,8 @@ export declare const setWatchdogTimeout: typeof import('./notify').setWatchdogTi
 export declare const fdStore: typeof import('./notify').fdStore;
 export declare const fdStoreRemove: typeof import('./notify').fdStoreRemove;
 export declare const barrier: typeof import('./notify').barrier;
+export declare const notifyStats: typeof import('./notify').notifyStats;
+export declare const configureNotify: typeof import('./notify').configureNotify;
 export declare const booted: typeof import('./notify').booted;
 export declare const watchdogUsec: typeof import('./notify').watchdogUsec;
 export declare const startWatchdog: typeof import('./notify').startWatchdog;
@@ -127,6 +129,8 @@ const names: Record<string, string> = {
   fdStore: './notify',
   fdStoreRemove: './notify',
   barrier: './notify',
+  notifyStats: './notify',
+  configureNotify: './notify',
   booted: './notify',
   watchdogUsec: './notify',
   startWatchdog: './notify',

@@ -5,10 +5,12 @@
 import { constants } from 'node:os';
 import { check, invalidType, invalidValue, outOfRange } from './errors';
 import { impl } from './backends/select';
+import type { NotifyQueueOptions, NotifyStats } from './backends/contract';
 import { encodeState, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
 import { checkInt, U64_MAX, USEC_MAX } from './protocol/numbers';
 import { checkDuration, longInterval } from './timers';
 
+export type { NotifyQueueOptions, NotifyStats } from './backends/contract';
 export { encodeState, NOTIFY_MAX_BYTES, NOTIFY_MAX_FDS, type NotifyState, type NotifyValue } from './protocol/notify';
 
 export interface NotifyOptions {
@@ -46,10 +48,13 @@ function warnNodeTransport(): void {
  * Sends a notification to the service manager (sd_notify / sd_pid_notify_with_fds).
  * @param state `'READY=1\nSTATUS=x'` or `{ READY: 1, STATUS: 'x' }`; object values have their
  *   backslashes escaped so PID 1 reads them back exactly.
- * @returns `true` when the datagram was sent, `false` when there is no NOTIFY_SOCKET.
+ * @returns `true` when the datagram was sent, or queued because the manager is not reading its
+ *   socket (sent in order as soon as it reads again, never blocking the event loop: see
+ *   `notifyStats()`), `false` when there is no NOTIFY_SOCKET.
  * @throws TypeError `ERR_INVALID_ARG_VALUE` before anything is sent, for a value with `\n`, `\r`
  *   or NUL, a line that is not KEY=VALUE, a message over 4096 bytes, more than 253 fds.
- * @throws SystemdError when sending fails (`ENOENT`, `ECONNREFUSED`, `EINVAL` for a bad NOTIFY_SOCKET, …).
+ * @throws SystemdError when sending fails (`ENOENT`, `ECONNREFUSED`, `EINVAL` for a bad NOTIFY_SOCKET, …),
+ *   `EAGAIN` when `maxQueued` messages already wait for a manager that does not read (`configureNotify`).
  * Fallback: without the addon, systemd-notify(1) sends it (one warning, no fds).
  */
 export function notify(state: NotifyState, options: NotifyOptions = {}): boolean {
@@ -285,4 +290,30 @@ export function startWatchdog(options: StartWatchdogOptions = {}): WatchdogHandl
   };
   running = handle;
   return handle;
+}
+
+/**
+ * The notify queue's counters: messages sent, queued (the manager is not reading its socket),
+ * coalesced (a `STATUS=` or `WATCHDOG=1` replaced by a newer one before it was sent) and
+ * dropped (each drop is also warned about, LIBSYSTEMD_NOTIFY_DROPPED).
+ */
+export function notifyStats(): NotifyStats {
+  return impl.notifyStats();
+}
+
+/**
+ * Tunes the notify queue: `maxQueued` messages (default 512; beyond, a notify call throws
+ * `EAGAIN`), `maxStallMs` without progress before the queue is dropped (default 30000),
+ * `exitTimeoutMs` to send what is left at exit (default 1000).
+ * @throws TypeError `ERR_INVALID_ARG_TYPE`; RangeError `ERR_OUT_OF_RANGE` for a value that is not a positive integer.
+ */
+export function configureNotify(options: Partial<NotifyQueueOptions>): void {
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'an object ({ maxQueued, maxStallMs, exitTimeoutMs })', options);
+  const o: Partial<NotifyQueueOptions> = {};
+  for (const k of ['maxQueued', 'maxStallMs', 'exitTimeoutMs'] as const) {
+    const v = options[k];
+    if (v === undefined) continue;
+    o[k] = checkInt(`options.${k}`, v, 'int', 1);
+  }
+  impl.configureNotify(o);
 }

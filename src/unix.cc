@@ -385,6 +385,15 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// dup_cloexec(fd): a close-on-exec duplicate of fd (above stdio), or -errno. A notify message
+//   waiting in the queue keeps its own reference to the fds it passes: the caller may close
+//   (and the number be reused) as soon as notify() returned.
+Napi::Value DupCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = fcntl(ArgInt(info, 0), F_DUPFD_CLOEXEC, 3);
+  return Napi::Number::New(env, fd < 0 ? -errno : fd);
+}
+
 // pidfd_self_id(): this process's pidfd inode id (what systemd 258+ puts in LISTEN_PIDFDID) as a
 // bigint, -EOPNOTSUPP when pidfds are not on pidfs (kernels before 6.9), or -errno. As libsystemd's
 // pidfd_get_inode_id_self_cached: the inode number of a pidfd for getpid() on a pidfs mount.
@@ -427,5 +436,6 @@ void RegisterUnix(Napi::Env env, Napi::Object exports) {
   exports.Set("memfd_sealed", Napi::Function::New(env, MemfdSealed, "memfd_sealed"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("fd_stat", Napi::Function::New(env, FdStat, "fd_stat"));
+  exports.Set("dup_cloexec", Napi::Function::New(env, DupCloexec, "dup_cloexec"));
   exports.Set("pidfd_self_id", Napi::Function::New(env, PidfdSelfId, "pidfd_self_id"));
 }

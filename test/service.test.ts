@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +132,34 @@ describeWith({ linux: true }, 'service toolkit', () => {
     expect(none.json.names).toEqual([]);
   });
 
+  it('credentials: a FIFO, a socket, a directory or a device is refused with ERR_LIBSYSTEMD_BAD_CREDENTIAL, without blocking the event loop', async () => {
+    const creds = join(dir, 'creds-special');
+    mkdirSync(creds);
+    execFileSync('mkfifo', [join(creds, 'a-fifo')]);
+    mkdirSync(join(creds, 'a-dir'));
+    execFileSync('ln', ['-s', '/dev/zero', join(creds, 'a-device')]);
+    const sock = createServer().listen(join(creds, 'a-socket'));
+    await new Promise((r) => sock.once('listening', r));
+    writeFileSync(join(creds, 'plain'), 'ok');
+    try {
+      // A reader that blocked (open() of a FIFO waits for a writer) would never print: the
+      // ticker proves the loop ran while every name was tried.
+      const r = await inChild('libsystemd', `let ticks = 0; const t = setInterval(() => ticks++, 5);
+        const res = {}; for (const n of ['a-fifo', 'a-dir', 'a-device', 'a-socket']) { try { l.credential(n); res[n] = 'accepted'; } catch (e) { res[n] = [e.code, e.message]; } }
+        res.plain = l.credential('plain', { encoding: 'utf8' });
+        await new Promise((r) => setTimeout(r, 50)); clearInterval(t); out({ res, ticked: ticks > 0 });`, { CREDENTIALS_DIRECTORY: creds });
+      expect(r.stderr).toBe('');
+      expect(r.json.ticked).toBe(true);
+      expect(r.json.res.plain).toBe('ok');
+      for (const [name, kind] of [['a-fifo', 'a FIFO'], ['a-dir', 'a directory'], ['a-device', 'a character device'], ['a-socket', 'a socket']] as const) {
+        expect(r.json.res[name][0], name).toBe('ERR_LIBSYSTEMD_BAD_CREDENTIAL');
+        expect(r.json.res[name][1], name).toContain(`is ${kind}, not a regular file`);
+      }
+    } finally {
+      sock.close();
+    }
+  }, 60_000);
+
   it('memory pressure over a socket: the trigger from MEMORY_PRESSURE_WRITE is written, each event calls the handler, at most once per window', async () => {
     const path = join(dir, 'pressure.sock');
     const trigger = 'some 150000 1000000';
@@ -166,6 +194,32 @@ describeWith({ linux: true }, 'service toolkit', () => {
     }
     const badThreshold = await inChild('libsystemd', `try { l.onMemoryPressure(() => {}, { threshold: { stallMs: 5000, windowMs: 1000 } }); out('accepted'); } catch (e) { out(e.code); }`, { MEMORY_PRESSURE_WATCH: '/dev/null' });
     expect(badThreshold.json).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
+  it('memory pressure: a regular file outside procfs/cgroupfs (or a directory) is refused before anything is written, as sd_event_add_memory_pressure does', async () => {
+    const file = join(dir, 'not-psi');
+    writeFileSync(file, 'precious contents\n');
+    const r = await inChild('libsystemd', `try { const h = l.onMemoryPressure(() => {}); h.close(); out({ accepted: h.active }); } catch (e) { out([e.code, e.message]); }`, { MEMORY_PRESSURE_WATCH: file });
+    expect(r.stderr).toBe('');
+    expect(r.json[0]).toBe('ERR_LIBSYSTEMD_MEMORY_PRESSURE');
+    expect(r.json[1]).toContain('is a regular file outside procfs and cgroupfs');
+    expect(readFileSync(file, 'utf8')).toBe('precious contents\n');
+    const d = await inChild('libsystemd', `try { l.onMemoryPressure(() => {}); out('accepted'); } catch (e) { out(e.code); }`, { MEMORY_PRESSURE_WATCH: dir });
+    expect(d.json).toBe('ERR_LIBSYSTEMD_MEMORY_PRESSURE');
+  });
+
+  it('memory pressure on a FIFO: the trigger is written and each byte from the peer is an event, as sd-event watches a FIFO (EPOLLIN)', async () => {
+    const fifo = join(dir, 'pressure.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const r = await inChild('libsystemd', `let calls = 0; const h = l.onMemoryPressure(() => { calls++; }, { threshold: { stallMs: 100, windowMs: 500 } });
+      const fs = require('fs'); const rd = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const got = Buffer.alloc(64); const n = fs.readSync(rd, got); fs.closeSync(rd);
+      let ticks = 0; const t = setInterval(() => ticks++, 5);
+      const wr = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK); fs.writeSync(wr, 'x'); fs.closeSync(wr);
+      await new Promise((r) => setTimeout(r, 300)); clearInterval(t); h.close();
+      out({ active: h.active, trigger: got.subarray(0, n).toString('latin1'), calls, ticked: ticks > 10 });`, { MEMORY_PRESSURE_WATCH: fifo });
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ active: true, trigger: 'some 100000 500000\u0000', calls: 1, ticked: true });
   });
 
   it('memory pressure on a real PSI file: the kernel accepts the trigger and the POLLPRI watch is live', async () => {

@@ -54,6 +54,29 @@ export interface JournalQueueOptions {
 
 export const JOURNAL_QUEUE_DEFAULTS: Readonly<JournalQueueOptions> = Object.freeze({ maxQueueBytes: 16 << 20, maxStallMs: 30_000, maxBlockMs: 1000, exitTimeoutMs: 5000 });
 
+/** Counters of the notify queue (notifyStats()). */
+export interface NotifyStats {
+  /** Messages handed to the manager's socket. */
+  readonly sent: number;
+  /** Messages waiting for the manager to read its socket again. */
+  readonly queued: number;
+  /** Queued messages the protocol lets go, replaced by a newer one: a `STATUS=` alone, a repeated `WATCHDOG=1`. */
+  readonly coalesced: number;
+  /** Messages lost: refused at maxQueued (the call threw EAGAIN), given up after maxStallMs, failed while queued, or left at exit. */
+  readonly dropped: number;
+}
+
+export interface NotifyQueueOptions {
+  /** Messages queued at most while the manager does not read its socket; beyond, notify() throws EAGAIN. Default 512. */
+  maxQueued: number;
+  /** Give up (drop, count, warn) a queue that made no progress for this long (ms). Default 30 s. */
+  maxStallMs: number;
+  /** At exit, how long the rest of the queue may still be sent (ms). Default 1 s. */
+  exitTimeoutMs: number;
+}
+
+export const NOTIFY_QUEUE_DEFAULTS: Readonly<NotifyQueueOptions> = Object.freeze({ maxQueued: 512, maxStallMs: 30_000, exitTimeoutMs: 1000 });
+
 /** Where journal entries go: the native protocol, queued and never blocking. */
 export interface JournalSink {
   /**
@@ -172,8 +195,11 @@ export interface Backend {
 
   /** sd_pid_notify_with_fds: 1 sent, 0 no NOTIFY_SOCKET, or -errno. pid 0 is this process. */
   notify(pid: number, unset: boolean, state: Buffer, fds: readonly number[]): number;
-  /** sd_notify_barrier(0, timeout), without blocking the event loop: 1, 0, or -errno (-ETIMEDOUT). */
+  /** sd_notify_barrier(0, timeout), without blocking the event loop or holding a thread: 1, 0, or -errno (-ETIMEDOUT). */
   notifyBarrier(timeoutUsec: bigint): Promise<number>;
+  /** The notify queue's counters (all 0 where nothing is queued: the node transport). */
+  notifyStats(): NotifyStats;
+  configureNotify(options: Partial<NotifyQueueOptions>): void;
 
   /** The journal's native protocol (made on first use). */
   readonly journal: JournalSink;

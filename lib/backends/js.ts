@@ -155,6 +155,8 @@ export function createJsBackend(t: SystemCalls): Backend {
 
     notify: notifier.notify,
     notifyBarrier: notifier.notifyBarrier,
+    notifyStats: notifier.notifyStats,
+    configureNotify: notifier.configureNotify,
     get journal(): JournalSink {
       return (journal ??= n ? journalDatagramSender(n) : new JournalTextSink());
     },

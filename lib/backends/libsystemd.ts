@@ -5,10 +5,12 @@
  * - journal entries: sd_journal_sendv blocks the calling thread while journald is busy, so the
  *   entries are framed in TypeScript (protocol/journal.ts, byte-identical: the parity tests
  *   compare with sd_journal_sendv) and sent through the addon's non-blocking queue;
- * - plain notify messages (no fds, no foreign pid, a path or abstract NOTIFY_SOCKET): one kept
- *   socket instead of libsystemd's socket per call, with the same bytes on the wire. Anything
- *   else (fds, credentials, vsock addresses a newer libsystemd knows, a NOTIFY_SOCKET that does
- *   not parse, whose error code differs between versions) goes to libsystemd.
+ * - notify messages and barriers to a path or abstract NOTIFY_SOCKET: sd_notify blocks the
+ *   calling thread while the manager's queue is full and sd_notify_barrier holds a pool thread
+ *   while it waits, so they go through one kept non-blocking socket with an ordered queue
+ *   (backends/notifier.ts), with the same bytes, fds and credentials on the wire. Anything else
+ *   (vsock addresses a newer libsystemd knows, a NOTIFY_SOCKET that does not parse, whose error
+ *   code differs between versions) goes to libsystemd.
  */
 import type { NativeBinding } from '../addon';
 import { E } from '../errors';
@@ -38,9 +40,14 @@ export function createLibsystemdBackend(n: NativeBinding): Backend {
     socketName: (fd) => n.getsockname(fd),
     watchdogEnabled: (unset) => n.watchdog_enabled(unset),
     booted: () => n.booted(),
-    notify: (pid, unset, state, fds) =>
-      pid === 0 && fds.length === 0 && kept.sendable() ? kept.notify(0, unset, state, fds) : n.notify(pid, unset, state, fds.length ? fds : null),
-    notifyBarrier: (timeoutUsec) => n.notify_barrier(false, timeoutUsec),
+    // sd_pid_notify_with_fds blocks while the manager's queue is full, and sd_notify_barrier
+    // holds a pool thread while it waits: every AF_UNIX NOTIFY_SOCKET goes through the kept
+    // non-blocking socket and its queue (same bytes, fds and credentials on the wire), and the
+    // barrier's pipe is watched on the event loop. libsystemd keeps the addresses only it knows.
+    notify: (pid, unset, state, fds) => (kept.sendable() ? kept.notify(pid, unset, state, fds) : n.notify(pid, unset, state, fds.length ? fds : null)),
+    notifyBarrier: (timeoutUsec) => (kept.sendable() ? kept.notifyBarrier(timeoutUsec) : n.notify_barrier(false, timeoutUsec)),
+    notifyStats: kept.notifyStats,
+    configureNotify: kept.configureNotify,
     get journal(): JournalSink {
       return (journal ??= journalDatagramSender(n));
     },

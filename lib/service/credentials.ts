@@ -3,7 +3,7 @@
  * files systemd places in $CREDENTIALS_DIRECTORY, readable only by the service, never in the
  * environment or the unit's properties. Values are never part of an error message or a log line.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, invalidType, invalidValue, SystemdError } from '../errors';
 import { ServiceError } from './errors';
@@ -28,6 +28,7 @@ export interface CredentialOptions {
 /**
  * The credential `name` of this service: a Buffer, or a string with `encoding`.
  * @throws ServiceError `ERR_LIBSYSTEMD_NO_CREDENTIAL` when it is not passed (naming the setting to add).
+ * @throws ServiceError `ERR_LIBSYSTEMD_BAD_CREDENTIAL` when it is not a regular file (a FIFO, socket, device or directory).
  * @throws SystemdError for other failures (e.g. `EACCES`); never with the value.
  */
 export function credential(name: string): Buffer;
@@ -40,15 +41,33 @@ export function credential(name: string, options: CredentialOptions = {}): Buffe
   if (enc !== undefined && !Buffer.isEncoding(enc)) throw invalidValue('options.encoding', `must be a Buffer encoding, received ${JSON.stringify(enc)}`);
   const dir = process.env.CREDENTIALS_DIRECTORY;
   if (dir === undefined || dir === '') throw new ServiceError('ERR_LIBSYSTEMD_NO_CREDENTIAL', `credential ${JSON.stringify(name)}: this process has no credentials ($CREDENTIALS_DIRECTORY is unset): ${setting(name)}`);
+  const path = join(dir, name);
   let data: Buffer;
+  let fd = -1;
   try {
-    data = readFileSync(join(dir, name));
+    // Only a regular file is a credential (PID 1 writes each one as a file in that directory).
+    // Anything else would block the event loop (open() of a FIFO waits for a writer, a device may
+    // never end): refused before it is opened, and again on the opened fd (it may have been
+    // replaced in between). O_NONBLOCK: opening a FIFO that appeared in between does not wait.
+    refuseSpecial(statSync(path), name);
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+    refuseSpecial(fstatSync(fd), name);
+    data = readFileSync(fd);
   } catch (err) {
+    if (err instanceof ServiceError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new ServiceError('ERR_LIBSYSTEMD_NO_CREDENTIAL', `credential ${JSON.stringify(name)} is not passed to this service: ${setting(name)}`);
     throw new SystemdError(errnoOf(e), 'read', `credential ${JSON.stringify(name)} in ${dir}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
   return enc === undefined ? data : data.toString(enc);
+}
+
+function refuseSpecial(st: Stats, name: string): void {
+  if (st.isFile()) return;
+  const kind = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'not a file';
+  throw new ServiceError('ERR_LIBSYSTEMD_BAD_CREDENTIAL', `credential ${JSON.stringify(name)} is ${kind}, not a regular file: systemd passes each credential as a regular file, and reading anything else could block`);
 }
 
 /** The names of this service's credentials ([] outside a unit with credentials). */

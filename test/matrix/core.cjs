@@ -1,5 +1,6 @@
 // The suite's core, runnable by any runtime (Node, Bun, Deno, an arm64 Node under qemu): the
-// loader, activation with a real inherited fd (fd 3, named "http"), notify into a real datagram
+// loader, activation with a real inherited fd (fd 3, named "http") answering a real HTTP request
+// through listenOn, notify into a real datagram
 // receiver (with an fd for the fd store on the native transport), journal entries with binary
 // and multi-line values, a stream and a chunk through the pino transport, then a burst left
 // queued at process.exit(). The test that
@@ -18,6 +19,32 @@ const attempt = (fn) => {
   }
 };
 
+/** listenOn(an http.Server, 'http'), then one GET to the activated port: the body, or the error. */
+function serveOne() {
+  const http = require('node:http');
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => res.end(`served ${req.url} on ${runtime}`));
+    const finish = (v) => {
+      clearTimeout(timer);
+      server.close();
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish({ error: 'timed out: the activated socket was not served' }), 15_000);
+    try {
+      l.listenOn(server, 'http', undefined, () => {
+        const req = http.get({ host: '127.0.0.1', port: Number(process.env.CORE_PORT), path: '/core', agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d) => (body += d));
+          res.on('end', () => finish(body));
+        });
+        req.on('error', (err) => finish({ error: err.code || err.message }));
+      });
+    } catch (err) {
+      finish({ error: err.code || err.message });
+    }
+  });
+}
+
 async function main() {
   const out = { runtime, arch: process.arch, kind: l.backend.kind, transport: l.backend.transport, symbols: l.capabilities().symbols.length };
   out.fds = attempt(() => l.listenFdsWithNames());
@@ -25,6 +52,9 @@ async function main() {
   out.env = process.env.LISTEN_FDS === undefined; // unset after reading, as sd_listen_fds(1)
   out.notify = [attempt(() => l.ready(`core on ${runtime}`)), attempt(() => l.status('line one\\two'))];
   if (l.capabilities().notifyFds) out.notify.push(attempt(() => l.notify({ FDSTORE: 1, FDNAME: 'http' }, { fds: [3] })));
+  // A real HTTP request answered through the activated socket (fd 3 listens on 127.0.0.1:CORE_PORT),
+  // not only "fd 3 is a listening socket": a runtime that binds a socket of its own choosing fails here.
+  out.served = await serveOne();
   for (let i = 0; i < N; i++) {
     l.journal.send({ MESSAGE: `entry ${i}`, SYSLOG_IDENTIFIER: id, BIN: Buffer.from([0, 255, 10, i & 255]), MULTI: 'one\ntwo', SEQ: i });
   }

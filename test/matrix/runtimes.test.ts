@@ -4,16 +4,18 @@
  * debootstrapped sysroot). On each, on both native backends: the loader, activation with a real
  * inherited socket, notify into a real datagram receiver (an fd for the fd store included),
  * journal entries with binary and multi-line values read back byte for byte from a real,
- * isolated journald, a journal stream, and a burst left queued at process.exit().
+ * isolated journald, a journal stream, and a burst left queued at process.exit(). The activated
+ * socket answers a real HTTP request through listenOn on every row.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addon } from '../helpers/addon';
 import { MODES, ROOT, run, type Mode } from '../helpers/child';
 import { describeWith } from '../helpers/env';
 import { Journald, JOURNALD_NEEDS, type Entry } from '../helpers/journald';
 import { NotifyReceiver } from '../helpers/notify';
+import { SOCK_STREAM } from '../../lib/protocol/linux';
 import { debianRoot, record, runtimes } from './support';
 
 const CORE = join(ROOT, 'test', 'matrix', 'core.cjs');
@@ -49,12 +51,18 @@ const bytes = (v: Entry[string] | undefined) => (typeof v === 'string' ? Buffer.
 
 describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'qemu-aarch64-static', 'debootstrap'] }, 'the core on every runtime', () => {
   let j: Journald;
-  let server: Server;
+  // The activated socket: made with the addon, so that this process's event loop never accepts
+  // on it (a net.Server here would take the connections meant for the runtime under test).
+  let listenFd = -1;
+  let port = 0;
   const passed = new Map<string, string[]>();
   beforeAll(async () => {
     j = await Journald.start();
-    server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    listenFd = addon().inet_listen(4, '127.0.0.1', 0, SOCK_STREAM, 64);
+    if (listenFd < 0) throw new Error(`inet_listen: ${listenFd}`);
+    const sa = addon().getsockname(listenFd);
+    if (typeof sa === 'number') throw new Error(`getsockname: ${sa}`);
+    port = sa.readUInt16BE(2);
     // Built when missing or older than the sources (a stale binary would test old code).
     const newest = Math.max(...readdirSync(join(ROOT, 'src')).map((f) => statSync(join(ROOT, 'src', f)).mtimeMs));
     if (!existsSync(ARM64_PREBUILD) || statSync(ARM64_PREBUILD).mtimeMs < newest) {
@@ -64,11 +72,11 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'qemu-a
   });
   afterAll(() => {
     j?.stop();
-    server?.close();
+    if (listenFd >= 0) addon().close(listenFd);
     for (const rt of RUNTIMES) {
       const ok = passed.get(rt.name) ?? [];
       if (ok.length === modes.length) {
-        record({ what: rt.label, version: ok[0]!, ran: 'core (loader, activation with a real fd, notify and fd store into a real receiver, journal read back, stream, pino transport batch, exit drain) on both native backends', result: 'pass' });
+        record({ what: rt.label, version: ok[0]!, ran: 'core (loader, activation with a real fd answering an HTTP request through listenOn, notify and fd store into a real receiver, journal read back, stream, pino transport batch, exit drain) on both native backends', result: 'pass' });
       }
     }
   });
@@ -79,10 +87,9 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'qemu-a
     const rx = NotifyReceiver.open('path', true);
     const id = `core-${name}-${mode.replace('/', '-')}-${process.pid}`;
     try {
-      const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
       const r = await run(cmd[0]!, [...cmd.slice(1), CORE], {
-        env: { ...MODES[mode], ...rt.env, TEST_ID: id, CORE_N: String(N), NOTIFY_SOCKET: rx.address, LISTEN_FDS: '1', LISTEN_FDNAMES: 'http' },
-        fds: [fd],
+        env: { ...MODES[mode], ...rt.env, TEST_ID: id, CORE_N: String(N), CORE_PORT: String(port), NOTIFY_SOCKET: rx.address, LISTEN_FDS: '1', LISTEN_FDNAMES: 'http' },
+        fds: [listenFd],
         listenPidSelf: true,
         wrap: j.wrap,
         cwd: ROOT,
@@ -96,6 +103,7 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'qemu-a
       expect(out.symbols > 0).toBe(mode === 'libsystemd');
       expect(out.fds).toEqual([{ fd: 3, name: 'http' }]);
       expect(out.isListeningTcp).toBe(true);
+      expect(out.served).toBe(`served /core on ${out.runtime}`);
       expect(out.env).toBe(true);
       expect(out.notify).toEqual([true, true, true]);
       expect(out.flush).toEqual({ queued: 0, dropped: 0 });
