@@ -499,36 +499,52 @@ struct ReaderSet {
   int32_t next_id = 1;
 };
 
-void Deliver(Napi::Env env, Napi::Function, Result* res) {
+// Runs on the environment's thread (the thread-safe function's callback). It must never throw:
+// when a worker is terminated, every call that needs JavaScript fails (napi_pending_exception,
+// napi_cannot_run_js) and a C++ exception escaping here aborts the whole process. So the C API,
+// each status checked: the bookkeeping first (it needs no JavaScript), then the value; when the
+// environment is going away the promise is simply left (its environment ends with it).
+void Deliver(Napi::Env napi_env_, Napi::Function, Result* res) {
   std::unique_ptr<Result> owned(res);
+  napi_env env = napi_env_;
   if (env == nullptr) return;
   Reader* r = res->reader;
-  if (--r->pending == 0) r->tsfn.Unref(env);
+  if (--r->pending == 0) napi_unref_threadsafe_function(env, r->tsfn);
   std::unique_ptr<Reader> gone;
   if (res->last && !r->joined) {
     // The thread ends right after handing this over: join it and free the reader.
     pthread_join(r->thread, nullptr);
     r->joined = true;
-    r->tsfn.Release();
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
     close(r->wake);
     r->wake = -1;
-    auto* set = static_cast<ReaderSet*>(Napi::Env(env).GetInstanceData<AddonState>()->readers);
-    if (set != nullptr) set->readers.erase(r->id);
+    void* data = nullptr;
+    if (napi_get_instance_data(env, &data) == napi_ok && data != nullptr) {
+      auto* set = static_cast<ReaderSet*>(static_cast<AddonState*>(data)->readers);
+      if (set != nullptr) set->readers.erase(r->id);
+    }
     gone.reset(r);
   }
   if (res->deferred == nullptr) return;
-  Napi::Value value;
-  if (res->rc < 0) value = Napi::Number::New(env, res->rc);
+  napi_value value = nullptr;
+  napi_status st = napi_ok;
+  if (res->rc < 0) st = napi_create_int32(env, res->rc, &value);
   else if (res->has_batch) {
     auto* s = new std::string(std::move(res->batch));
-    value = Napi::Buffer<char>::New(env, &(*s)[0], s->size(), [](Napi::Env, char*, std::string* str) { delete str; }, s);
-  } else if (res->has_text) value = Napi::String::New(env, res->text);
+    st = napi_create_external_buffer(env, s->size(), &(*s)[0], [](napi_env, void*, void* hint) { delete static_cast<std::string*>(hint); }, s, &value);
+    if (st != napi_ok) delete s;
+  } else if (res->has_text) st = napi_create_string_utf8(env, res->text.data(), res->text.size(), &value);
   else if (res->has_strings) {
-    Napi::Array a = Napi::Array::New(env, res->strings.size());
-    for (size_t i = 0; i < res->strings.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, res->strings[i].data(), res->strings[i].size()));
-    value = a;
-  } else if (res->has_number) value = Napi::Number::New(env, res->number);
-  else value = Napi::Number::New(env, res->rc);
+    st = napi_create_array_with_length(env, res->strings.size(), &value);
+    for (size_t i = 0; st == napi_ok && i < res->strings.size(); i++) {
+      napi_value b;
+      void* copy;
+      st = napi_create_buffer_copy(env, res->strings[i].size(), res->strings[i].data(), &copy, &b);
+      if (st == napi_ok) st = napi_set_element(env, value, static_cast<uint32_t>(i), b);
+    }
+  } else if (res->has_number) st = napi_create_double(env, res->number, &value);
+  else st = napi_create_int32(env, res->rc, &value);
+  if (st != napi_ok || value == nullptr) return;  // the environment is terminating
   napi_resolve_deferred(env, res->deferred, value);
 }
 
@@ -617,7 +633,8 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
   }
   napi_deferred deferred;
   napi_value promise;
-  if (napi_create_promise(env, &deferred, &promise) != napi_ok) throw Napi::Error::New(env, "napi_create_promise failed");
+  // Fails only while the environment is terminating: nothing to answer, nothing may throw.
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return env.Undefined();
   if (r == nullptr) {
     napi_resolve_deferred(env, deferred, Errno(env, EBADF));
     return Napi::Value(env, promise);
@@ -633,7 +650,7 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
     r->queue.push_back(std::move(cmd));
   }
   // A call in flight keeps the event loop alive (a follower waiting for entries, a query).
-  if (r->pending++ == 0) r->tsfn.Ref(env);
+  if (r->pending++ == 0) napi_ref_threadsafe_function(env, r->tsfn);
   Wake(r);
   return Napi::Value(env, promise);
 }
