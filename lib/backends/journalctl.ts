@@ -287,6 +287,13 @@ export class JournalctlSource implements JournalSource {
       s = this.stream = this.start(1, true, 0);
     }
     if (s.parser.entries.length > 0) return 'append';
+    if (s.ended && s.follow && s.error === undefined && !this.closed) {
+      // A follower that ended without an error (killed by someone else, journalctl giving up
+      // after the files it followed were rotated away): follow again after the last entry read,
+      // never a reader that silently stops receiving.
+      s = this.stream = this.start(1, true, 0);
+      if (s.parser.entries.length > 0) return 'append';
+    }
     if (s.ended) return s.error ?? 'invalidate';
     if (this.interruptPending) {
       this.interruptPending = false;

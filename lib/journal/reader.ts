@@ -69,7 +69,18 @@ export interface JournalQueryOptions extends JournalOpenOptions {
   readonly signal?: AbortSignal;
 }
 
-const BATCH = 512;
+/** Entries per read: decoding one batch is one slice of the event loop's time (128: about 1-3 ms on a busy core). */
+const BATCH = 128;
+
+/**
+ * Entries already read (a batch, journalctl's buffered output) are handed over in microtasks,
+ * which never give the event loop a turn: a backlog of 100,000 entries would hold it for as long
+ * as the consumer takes over a whole batch or more. Every TURN_MS of handing over, the reader
+ * waits one turn of the event loop (setImmediate), so timers and I/O keep running.
+ */
+const TURN_MS = 4;
+const now = (): number => performance.now();
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** The options each way of reading takes; anything else is a mistake (`prio` for `priority`). */
 const OPEN_KEYS = ['namespace', 'directory', 'files', 'system', 'user', 'localOnly', 'runtimeOnly', 'dataThreshold'];
@@ -324,6 +335,7 @@ async function* entries(p: Plan, signal: AbortSignal | undefined, follow: boolea
     const sought = await src.seek(p.seek);
     if (sought < 0) throw failure(p, sought, 'sd_journal_seek');
     let left = p.count;
+    let since = now();
     for (;;) {
       while (left > 0 && !signal?.aborted) {
         const b = await src.read(Math.min(BATCH, left), p.direction, p.limitUsec, p.fields);
@@ -335,6 +347,10 @@ async function* entries(p: Plan, signal: AbortSignal | undefined, follow: boolea
           left--;
           yield e;
           if (signal?.aborted) return;
+          if (now() - since > TURN_MS) {
+            await turn();
+            since = now();
+          }
         }
         if (b.end) break;
       }
@@ -381,6 +397,7 @@ export class JournalReader {
   private last: JournalEntry | undefined;
   private closed = false;
   private readonly skips = new Skips();
+  private since = now();
 
   constructor(options: JournalOpenOptions & Pick<JournalQueryOptions, 'match' | 'unit' | 'userUnit' | 'identifier' | 'priority' | 'boot' | 'fields'> = {}) {
     const p = plan(options, READER_KEYS);
@@ -511,6 +528,12 @@ export class JournalReader {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<JournalEntry, void, undefined> {
-    for (let e = await this.next(); e; e = await this.next()) yield e;
+    for (let e = await this.next(); e; e = await this.next()) {
+      yield e;
+      if (now() - this.since > TURN_MS) {
+        await turn();
+        this.since = now();
+      }
+    }
   }
 }
