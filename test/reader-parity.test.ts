@@ -67,6 +67,24 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'setpri
     expect(cli.stdout).toBe('plain\n');
   });
 
+  it('--user-unit / userUnit: the same rules (bare name, globs), as journalctl --user-unit', async () => {
+    const t = tag('uunits');
+    // As root (uid 0), OBJECT_SYSTEMD_USER_UNIT with _UID=0 is one of the fields `journalctl --user-unit` matches.
+    await write(`for (const [u, m] of [['${t}.service', 'plain'], ['${t}@a.service', 'a'], ['${t}@b.service', 'b'], ['${t}.timer', 'timer']])
+      l.journal.send({ MESSAGE: m, OBJECT_SYSTEMD_USER_UNIT: u, TEST_ID: '${t}' })`);
+    const asks = [t, `${t}@*`, `${t}.timer`];
+    const expected: string[][] = [];
+    for (const a of asks) expected.push((await journalctl('--user-unit', a, `TEST_ID=${t}`)).lines);
+    expect(expected).toEqual([['plain'], ['a', 'b'], ['timer']]);
+    for (const mode of READERS) {
+      const r = await inJournal(mode, `const res = []; for (const u of ${JSON.stringify(asks)}) { const m = []; for await (const e of l.journal.query({ userUnit: u, match: { TEST_ID: '${t}' } })) m.push(e.fields.MESSAGE); res.push(m); } out(res);`);
+      expect(r.stderr, mode).toBe('');
+      expect(r.json, mode).toEqual(expected);
+    }
+    const cli = await j.exec(process.execPath, [CLI, 'logs', '--user-unit', `${t}@*`, `TEST_ID=${t}`, '-o', 'cat']);
+    expect(cli.stdout).toBe('a\nb\n');
+  });
+
   it('both readers answer the same bad options with the same codes; unknown options are refused, naming the close one', async () => {
     const cases = `[{ lines: 2 ** 31 }, { lines: -1 }, { lines: 1.5 }, { match: { A: 'x\\0y' } }, { match: ['A=x\\0y'] }, { unit: 'a\\0b' }, { identifier: 'x\\0' }, { cursor: 's=\\0' },
       { directory: '/x\\0' }, { dataThreshold: -1 }, { prio: 'err' }, { untill: 5 }, { priority: 'errr' }]`;
