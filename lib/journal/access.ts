@@ -6,7 +6,7 @@
  * libsystemd's reader skips files it may not open without a word (the errors stay inside
  * sd_journal), so the files are looked at here, as sd_journal_open would find them.
  */
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalOpen } from '../backends/contract';
 import { E, SystemdError } from '../errors';
@@ -78,7 +78,7 @@ function directory(dir: string, c: Count, flags: number, uid: number, sub: (name
 
 function machineId(): string | undefined {
   try {
-    return require('node:fs').readFileSync('/etc/machine-id', 'utf8').trim() as string;
+    return readFileSync('/etc/machine-id', 'utf8').trim();
   } catch {
     return undefined;
   }
