@@ -85,6 +85,19 @@ describeWith({ ...JOURNALD_NEEDS, bins: [...(JOURNALD_NEEDS.bins ?? []), 'setpri
     expect(cli.stdout).toBe('a\nb\n');
   });
 
+  it('journalctl\'s stdout cut anywhere (every chunk size from 1 byte) parses to the same entries: no entry lost or cut at a chunk boundary', async () => {
+    const t = tag('chunks');
+    await write(`for (let i = 0; i < 40; i++) l.journal.send({ MESSAGE: 'chunk ' + i + (i % 3 ? '' : '\\nsecond line'), TEST_ID: '${t}', BIN: Buffer.from([0, 10, 61, i]), EQ: 'a=b=c', BIG: 'x'.repeat(i * 97) })`);
+    const r = await inJournal('libsystemd', `const { ExportParser } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'protocol', 'journal-entry.js'))});
+      const whole = require('child_process').execFileSync('journalctl', ['-o', 'export', '--all', '--no-pager', 'TEST_ID=${t}'], { maxBuffer: 64 << 20 });
+      const parse = (size) => { const p = new ExportParser(); for (let o = 0; o < whole.length; o += size) p.feed(whole.subarray(o, o + size)); return { n: p.entries.length, partial: p.partial, json: JSON.stringify(p.entries.map((e) => [e.cursor, e.realtimeUsecNumber, Object.entries(e.fields).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('hex') : v])])) }; };
+      const ref = parse(whole.length); const bad = [];
+      for (const size of [1, 2, 3, 7, 8, 9, 13, 64, 100, 4095, 4096, 65536]) { const x = parse(size); if (x.json !== ref.json || x.partial) bad.push(size); }
+      out({ n: ref.n, bad });`);
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ n: 40, bad: [] });
+  });
+
   it('both readers answer the same bad options with the same codes; unknown options are refused, naming the close one', async () => {
     const cases = `[{ lines: 2 ** 31 }, { lines: -1 }, { lines: 1.5 }, { match: { A: 'x\\0y' } }, { match: ['A=x\\0y'] }, { unit: 'a\\0b' }, { identifier: 'x\\0' }, { cursor: 's=\\0' },
       { directory: '/x\\0' }, { dataThreshold: -1 }, { prio: 'err' }, { untill: 5 }, { priority: 'errr' }]`;
