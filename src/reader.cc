@@ -530,11 +530,10 @@ void Deliver(Napi::Env napi_env_, Napi::Function, Result* res) {
     close(r->wake);
     r->wake = -1;
     void* data = nullptr;
-    if (napi_get_instance_data(env, &data) == napi_ok && data != nullptr) {
-      auto* set = static_cast<ReaderSet*>(static_cast<AddonState*>(data)->readers);
-      if (set != nullptr) set->readers.erase(r->id);
-    }
-    gone.reset(r);
+    ReaderSet* set = nullptr;
+    if (napi_get_instance_data(env, &data) == napi_ok && data != nullptr) set = static_cast<ReaderSet*>(static_cast<AddonState*>(data)->readers);
+    // Freed here only when it left the set; otherwise the teardown hook frees it (never both).
+    if (set != nullptr && set->readers.erase(r->id) == 1) gone.reset(r);
   }
   if (res->deferred == nullptr) return;
   napi_value value = nullptr;
