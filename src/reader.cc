@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -222,13 +223,20 @@ int AppendEntry(Reader* r, const std::vector<std::string>& only, std::string* ou
   size_t len;
   api->journal_restart_data(r->j);
   auto enumerate = api->journal_enumerate_available_data ? api->journal_enumerate_available_data : api->journal_enumerate_data;
+  uint32_t skipped = 0;
   for (;;) {
     rc = enumerate(r->j, &data, &len);
     if (rc <= 0) break;
     const uint8_t* d = static_cast<const uint8_t*>(data);
-    if (!Wanted(only, d, len)) continue;
+    // A corrupted data object: no '=' within its payload, or an empty name. Skipped and counted
+    // (journalctl -o export stops at it with "Invalid field."), never read past its end.
     const void* eq = memchr(d, '=', len);
-    size_t vstart = eq ? static_cast<size_t>(static_cast<const uint8_t*>(eq) - d) + 1 : len;
+    if (eq == nullptr || eq == d) {
+      skipped++;
+      continue;
+    }
+    if (!Wanted(only, d, len)) continue;
+    size_t vstart = static_cast<size_t>(static_cast<const uint8_t*>(eq) - d) + 1;
     int kind = ValueKind(d + vstart, len - vstart);
     Put32(out, static_cast<uint32_t>(len) | (kind == 0 ? kAscii : kind == 1 ? kUtf8 : kBinary));
     out->append(static_cast<const char*>(data), len);
@@ -238,7 +246,10 @@ int AppendEntry(Reader* r, const std::vector<std::string>& only, std::string* ou
     out->resize(start);
     return rc;
   }
-  memcpy(&(*out)[count_at], &count, 4);
+  // The field count's top 12 bits: the fields skipped as corrupted (journald keeps at most a
+  // few thousand fields per entry, far below 2^20).
+  uint32_t word = count | (std::min<uint32_t>(skipped, 0xfff) << 20);
+  memcpy(&(*out)[count_at], &word, 4);
   return 1;
 }
 
@@ -502,36 +513,51 @@ struct ReaderSet {
   int32_t next_id = 1;
 };
 
-void Deliver(Napi::Env env, Napi::Function, Result* res) {
+// Runs on the environment's thread (the thread-safe function's callback). It must never throw:
+// when a worker is terminated, every call that needs JavaScript fails (napi_pending_exception,
+// napi_cannot_run_js) and a C++ exception escaping here aborts the whole process. So the C API,
+// each status checked: the bookkeeping first (it needs no JavaScript), then the value; when the
+// environment is going away the promise is simply left (its environment ends with it).
+void Deliver(Napi::Env napi_env_, Napi::Function, Result* res) {
   std::unique_ptr<Result> owned(res);
+  napi_env env = napi_env_;
   if (env == nullptr) return;
   Reader* r = res->reader;
-  if (--r->pending == 0) r->tsfn.Unref(env);
+  if (--r->pending == 0) napi_unref_threadsafe_function(env, r->tsfn);
   std::unique_ptr<Reader> gone;
   if (res->last && !r->joined) {
     // The thread ends right after handing this over: join it and free the reader.
     pthread_join(r->thread, nullptr);
     r->joined = true;
-    r->tsfn.Release();
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
     close(r->wake);
     r->wake = -1;
-    auto* set = static_cast<ReaderSet*>(Napi::Env(env).GetInstanceData<AddonState>()->readers);
-    if (set != nullptr) set->readers.erase(r->id);
-    gone.reset(r);
+    void* data = nullptr;
+    ReaderSet* set = nullptr;
+    if (napi_get_instance_data(env, &data) == napi_ok && data != nullptr) set = static_cast<ReaderSet*>(static_cast<AddonState*>(data)->readers);
+    // Freed here only when it left the set; otherwise the teardown hook frees it (never both).
+    if (set != nullptr && set->readers.erase(r->id) == 1) gone.reset(r);
   }
   if (res->deferred == nullptr) return;
-  Napi::Value value;
-  if (res->rc < 0) value = Napi::Number::New(env, res->rc);
+  napi_value value = nullptr;
+  napi_status st = napi_ok;
+  if (res->rc < 0) st = napi_create_int32(env, res->rc, &value);
   else if (res->has_batch) {
     auto* s = new std::string(std::move(res->batch));
-    value = Napi::Buffer<char>::New(env, &(*s)[0], s->size(), [](Napi::Env, char*, std::string* str) { delete str; }, s);
-  } else if (res->has_text) value = Napi::String::New(env, res->text);
+    st = napi_create_external_buffer(env, s->size(), &(*s)[0], [](napi_env, void*, void* hint) { delete static_cast<std::string*>(hint); }, s, &value);
+    if (st != napi_ok) delete s;
+  } else if (res->has_text) st = napi_create_string_utf8(env, res->text.data(), res->text.size(), &value);
   else if (res->has_strings) {
-    Napi::Array a = Napi::Array::New(env, res->strings.size());
-    for (size_t i = 0; i < res->strings.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, res->strings[i].data(), res->strings[i].size()));
-    value = a;
-  } else if (res->has_number) value = Napi::Number::New(env, res->number);
-  else value = Napi::Number::New(env, res->rc);
+    st = napi_create_array_with_length(env, res->strings.size(), &value);
+    for (size_t i = 0; st == napi_ok && i < res->strings.size(); i++) {
+      napi_value b;
+      void* copy;
+      st = napi_create_buffer_copy(env, res->strings[i].size(), res->strings[i].data(), &copy, &b);
+      if (st == napi_ok) st = napi_set_element(env, value, static_cast<uint32_t>(i), b);
+    }
+  } else if (res->has_number) st = napi_create_double(env, res->number, &value);
+  else st = napi_create_int32(env, res->rc, &value);
+  if (st != napi_ok || value == nullptr) return;  // the environment is terminating
   napi_resolve_deferred(env, res->deferred, value);
 }
 
@@ -620,7 +646,8 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
   }
   napi_deferred deferred;
   napi_value promise;
-  if (napi_create_promise(env, &deferred, &promise) != napi_ok) throw Napi::Error::New(env, "napi_create_promise failed");
+  // Fails only while the environment is terminating: nothing to answer, nothing may throw.
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return env.Undefined();
   if (r == nullptr) {
     napi_resolve_deferred(env, deferred, Errno(env, EBADF));
     return Napi::Value(env, promise);
@@ -644,7 +671,7 @@ Napi::Value ReaderCall(const Napi::CallbackInfo& info) {
     r->queue.push_back(std::move(cmd));
   }
   // A call in flight keeps the event loop alive (a follower waiting for entries, a query).
-  if (r->pending++ == 0) r->tsfn.Ref(env);
+  if (r->pending++ == 0) napi_ref_threadsafe_function(env, r->tsfn);
   Wake(r);
   return Napi::Value(env, promise);
 }

@@ -143,6 +143,9 @@ export interface JournalBatch {
   readonly entries: JournalEntry[];
   /** No more entries in that direction for now. */
   readonly end: boolean;
+  /** Fields skipped as corrupted (a data object without `=`) in these entries, and the first such entry's cursor. */
+  readonly skipped?: number;
+  readonly firstSkipped?: string;
 }
 
 /** wait()'s outcome: new entries, files rotated or vacuumed, nothing, or interrupt() was called. */

@@ -7,6 +7,7 @@ import type { NativeBinding, ReaderHandle } from '../addon';
 import { E } from '../errors';
 import { addField, fieldValue, JournalEntry, type JournalEntryFields, type JournalFieldValue } from '../protocol/journal-entry';
 import { CONJUNCTION, DISJUNCTION, matchOperations } from '../protocol/journal-match';
+import { globMatch, isGlob, SYSTEM_UNIT_FIELDS, USER_UNIT_FIELDS } from '../protocol/unit-name';
 import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
 import { TIMEOUT_MAX } from '../timers';
 
@@ -49,6 +50,8 @@ export function decodeBatch(buf: Buffer): JournalBatch {
   const end = buf.readUInt32LE(4) === 1;
   const entries: JournalEntry[] = new Array(count);
   let off = 8;
+  let skipped = 0;
+  let firstSkipped: string | undefined;
   for (let i = 0; i < count; i++) {
     const clen = buf.readUInt32LE(off);
     off += 4;
@@ -59,8 +62,14 @@ export function decodeBatch(buf: Buffer): JournalBatch {
     off += 16;
     const boot = latin1.call(buf, off, off + 32);
     off += 32;
-    const n = buf.readUInt32LE(off);
+    const word = buf.readUInt32LE(off);
     off += 4;
+    const n = word & 0xfffff;
+    const bad = word >>> 20;
+    if (bad > 0) {
+      skipped += bad;
+      firstSkipped ??= cursor;
+    }
     const fields: JournalEntryFields = {};
     for (let k = 0; k < n; k++) {
       const h = buf.readUInt32LE(off);
@@ -68,7 +77,14 @@ export function decodeBatch(buf: Buffer): JournalBatch {
       const len = h & LEN_MASK;
       const kind = h >>> 30;
       const stop = off + len;
+      // Never past the field's own bytes (the reader thread only sends fields with a name and '=').
       const eq = buf.indexOf(61, off);
+      if (eq < 0 || eq >= stop) {
+        skipped++;
+        firstSkipped ??= cursor;
+        off = stop;
+        continue;
+      }
       const raw = latin1.call(buf, off, eq);
       let name = names.get(raw);
       if (name === undefined) {
@@ -82,7 +98,7 @@ export function decodeBatch(buf: Buffer): JournalBatch {
     }
     entries[i] = new JournalEntry(cursor, realtime, monotonic, boot, fields);
   }
-  return { entries, end };
+  return skipped > 0 ? { entries, end, skipped, firstSkipped } : { entries, end };
 }
 
 /** A reader dropped without close(): its thread is stopped and its files closed when it is collected. */
@@ -102,11 +118,48 @@ export class NativeJournalSource implements JournalSource {
     filter: JournalFilter,
   ) {
     unclosed.register(this, { n, h }, this);
-    const ops = matchOperations({ ...filter, uid: process.getuid?.() ?? 0 });
+    this.ready = this.filter(filter);
+  }
+
+  /**
+   * journalctl's add_units: unit patterns (`app@*`) become the unit names the journal holds that
+   * match them (the values of the unit fields, as journalctl enumerates them); patterns that
+   * match no unit at all, with no plain name beside them, are ENODATA (journalctl: "Failed to add
+   * filter for units"), never a filter that lets everything through.
+   */
+  private async filter(filter: JournalFilter): Promise<number> {
+    const expand = async (names: readonly string[], fields: readonly string[]): Promise<string[] | number> => {
+      const patterns = names.filter(isGlob);
+      const out = names.filter((u) => !isGlob(u));
+      if (patterns.length === 0) return out;
+      const found = new Set<string>();
+      for (const f of fields) {
+        const r = (await this.call(Op.Unique, f)) as Buffer[] | number;
+        if (typeof r === 'number') return r;
+        for (const b of r) {
+          const v = b.toString('utf8');
+          if (patterns.some((p) => globMatch(p, v))) found.add(v);
+        }
+      }
+      return [...out, ...[...found].sort()];
+    };
+    let units = filter.units;
+    let userUnits = filter.userUnits;
+    if ([...units, ...userUnits].some(isGlob)) {
+      const a = await expand(units, SYSTEM_UNIT_FIELDS);
+      if (typeof a === 'number') return a;
+      const b = await expand(userUnits, USER_UNIT_FIELDS);
+      if (typeof b === 'number') return b;
+      if (a.length + b.length === 0) return -E.ENODATA;
+      units = a;
+      userUnits = b;
+    }
+    const ops = matchOperations({ ...filter, units, userUnits, uid: process.getuid?.() ?? 0 });
     const calls = ops.map((o) => (o === DISJUNCTION ? this.call(Op.Disjunction) : o === CONJUNCTION ? this.call(Op.Conjunction) : this.call(Op.AddMatch, Buffer.from(o))));
     // The open's own error comes back on the first call.
     calls.push(this.call(Op.Cursor).then((r) => (r === -E.EADDRNOTAVAIL || typeof r === 'string' ? 0 : (r as number))));
-    this.ready = Promise.all(calls).then((rcs) => (rcs as number[]).find((r) => typeof r === 'number' && r < 0) ?? 0);
+    const rcs = (await Promise.all(calls)) as number[];
+    return rcs.find((r) => typeof r === 'number' && r < 0) ?? 0;
   }
 
   static open(n: NativeBinding, open: JournalOpen, filter: JournalFilter): NativeJournalSource | number {

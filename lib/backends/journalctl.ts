@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { E } from '../errors';
-import { ExportParser, fieldValue, type JournalFieldValue } from '../protocol/journal-entry';
+import { addField, ExportParser, fieldValue, JournalEntry, type JournalEntryFields, type JournalFieldValue } from '../protocol/journal-entry';
 import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource, JournalWake } from './contract';
 import { longTimeout } from '../timers';
 
@@ -22,7 +22,7 @@ function at(usec: number): string {
 }
 
 interface Stream {
-  readonly proc: ChildProcess;
+  proc: ChildProcess;
   readonly parser: ExportParser;
   readonly direction: 1 | -1;
   readonly follow: boolean;
@@ -32,6 +32,61 @@ interface Stream {
   notify?: () => void;
   /** The first entry is the cursor's own and must be dropped (a backward `--after-cursor`). */
   dropCursor?: string;
+  /** Entries read again without a corrupted field (journalctl: "Invalid field."), not yet reported. */
+  skipped: number;
+  firstSkipped?: string;
+  /** Entries already read again that way (the same one failing twice is an error, not a loop). */
+  readonly recovered: Set<string>;
+}
+
+/** The first line journalctl prints for `args` (it is stopped then), or undefined. */
+function firstLine(args: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const p = childProcess().spawn(JOURNALCTL, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (v: string | undefined): void => {
+      if (done) return;
+      done = true;
+      if (p.exitCode === null) p.kill('SIGTERM');
+      resolve(v);
+    };
+    p.stdout!.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const nl = buf.indexOf(10);
+      if (nl >= 0) finish(buf.toString('utf8', 0, nl));
+    });
+    p.on('error', () => finish(undefined));
+    p.on('close', () => finish(buf.length > 0 ? buf.toString('utf8') : undefined));
+  });
+}
+
+/** One entry of journalctl's `-o json --all` (strings, byte arrays, arrays of either). */
+function fromJson(line: string): JournalEntry | undefined {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const one = (v: unknown): JournalFieldValue => (typeof v === 'string' ? v : fieldValue(Buffer.from(v as number[]), 0, (v as number[]).length));
+  const fields: JournalEntryFields = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k.startsWith('__') || v === null) continue;
+    // An array of numbers is one binary value; an array of values is a repeated field.
+    if (Array.isArray(v) && v.length > 0 && typeof v[0] !== 'number') for (const x of v) addField(fields, k, one(x));
+    else addField(fields, k, one(v));
+  }
+  const boot = fields._BOOT_ID;
+  return new JournalEntry(String(o.__CURSOR), Number(o.__REALTIME_TIMESTAMP), Number(o.__MONOTONIC_TIMESTAMP), typeof boot === 'string' ? boot : '', fields);
+}
+
+/** journalctl's failure (its stderr) as -errno, the codes libsystemd's reader gives for the same cause. */
+function errorOf(stderr: string): number {
+  if (/Failed to add filter for units/i.test(stderr)) return -E.ENODATA;
+  if (/ermission|access/i.test(stderr)) return -E.EACCES;
+  if (/cursor/i.test(stderr)) return -E.EINVAL;
+  return -E.EIO;
 }
 
 export class JournalctlSource implements JournalSource {
@@ -65,11 +120,11 @@ export class JournalctlSource implements JournalSource {
     return a;
   }
 
-  private start(direction: 1 | -1, follow: boolean, limitUsec: number, fields?: readonly string[]): Stream {
+  /** journalctl's arguments for a read from `pos`; `drop`: the first entry is the cursor's own and must be dropped. */
+  private argsFrom(pos: JournalSeek, direction: 1 | -1, follow: boolean, limitUsec: number, fields?: readonly string[]): { args: string[]; drop?: string } {
     const a = this.args();
     if (fields?.length) a.push(`--output-fields=${fields.join(',')}`);
     let drop: string | undefined;
-    const pos: JournalSeek = this.last !== undefined ? { to: 'cursor', cursor: this.last, after: true } : this.pos;
     if (direction < 0) a.push('--reverse');
     switch (pos.to) {
       case 'head':
@@ -95,8 +150,21 @@ export class JournalctlSource implements JournalSource {
     if (limitUsec > 0) a.push(direction > 0 ? `--until=${at(limitUsec)}` : `--since=${at(limitUsec)}`);
     // Following from a place (not the tail or the last lines) shows everything after it.
     if (follow) a.push('--follow', ...(pos.to === 'tail' || pos.to === 'lines' ? [] : ['--no-tail']));
-    const proc = childProcess().spawn(JOURNALCTL, [...a, ...this.filter.matches], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const s: Stream = { proc, parser: new ExportParser(), direction, follow, ended: false, dropCursor: drop };
+    return { args: [...a, ...this.filter.matches], drop };
+  }
+
+  private start(direction: 1 | -1, follow: boolean, limitUsec: number, fields?: readonly string[]): Stream {
+    const pos: JournalSeek = this.last !== undefined ? { to: 'cursor', cursor: this.last, after: true } : this.pos;
+    const { args, drop } = this.argsFrom(pos, direction, follow, limitUsec, fields);
+    const s: Stream = { proc: undefined as unknown as ChildProcess, parser: new ExportParser(), direction, follow, ended: false, dropCursor: drop, skipped: 0, recovered: new Set() };
+    this.spawnInto(s, args, limitUsec, fields);
+    return s;
+  }
+
+  /** Runs journalctl for the stream `s` (again, after a corrupted field: see recover()). */
+  private spawnInto(s: Stream, args: string[], limitUsec: number, fields?: readonly string[]): void {
+    const proc = childProcess().spawn(JOURNALCTL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.proc = proc;
     let stderr = '';
     proc.stdout!.on('data', (chunk: Buffer) => {
       s.parser.feed(chunk);
@@ -110,12 +178,44 @@ export class JournalctlSource implements JournalSource {
       s.notify?.();
     });
     proc.on('close', (code) => {
+      if (s.proc !== proc) return;
+      // journalctl -o export stops at a data object without '=' ("Invalid field."), in the middle
+      // of its entry: that entry is read again without the bad field, and the read goes on after it.
+      const cursor = s.parser.partialCursor;
+      if (code !== 0 && code !== null && /Invalid field/.test(stderr) && cursor !== undefined && !s.recovered.has(cursor) && !this.closed && this.stream === s) {
+        s.parser.dropPartial();
+        void this.recover(s, cursor, limitUsec, fields);
+        return;
+      }
       // "No entries" and a killed follower are not errors.
-      if (code !== 0 && code !== null && !/-- No entries --/.test(stderr) && s.error === undefined) s.error = /ermission|access/i.test(stderr) ? -E.EACCES : /cursor/i.test(stderr) ? -E.EINVAL : -E.EIO;
+      if (code !== 0 && code !== null && !/-- No entries --/.test(stderr) && s.error === undefined) s.error = errorOf(stderr);
       s.ended = true;
       s.notify?.();
     });
-    return s;
+  }
+
+  /** The entry at `cursor` through `-o json` (which leaves a field without '=' out), then the rest after it. */
+  private async recover(s: Stream, cursor: string, limitUsec: number, fields?: readonly string[]): Promise<void> {
+    const { args } = this.argsFrom({ to: 'cursor', cursor, after: false }, 1, false, 0, fields);
+    const json = args.map((x) => (x === 'export' ? 'json' : x));
+    const line = await firstLine(json);
+    if (this.closed || this.stream !== s) return;
+    const e = line === undefined ? undefined : fromJson(line);
+    if (e === undefined || e.cursor !== cursor) {
+      s.error = -E.EIO;
+      s.ended = true;
+      s.notify?.();
+      return;
+    }
+    s.parser.entries.push(e);
+    s.skipped++;
+    s.firstSkipped ??= cursor;
+    s.recovered.add(cursor);
+    // After it, in the stream's direction (`--reverse --after-cursor` steps backward past it).
+    const next = this.argsFrom({ to: 'cursor', cursor, after: true }, s.direction, s.follow, limitUsec, fields);
+    if (next.drop !== undefined) next.args[next.args.indexOf(`--cursor=${cursor}`)] = `--after-cursor=${cursor}`;
+    this.spawnInto(s, next.args, limitUsec, fields);
+    s.notify?.();
   }
 
   private stop(): void {
@@ -160,7 +260,15 @@ export class JournalctlSource implements JournalSource {
     }
     if (s.parser.entries.length < HIGH_WATER) s.proc.stdout!.resume();
     if (entries.length > 0) this.last = entries[entries.length - 1]!.cursor;
-    const end = s.parser.entries.length === 0 && (s.ended || s.follow);
+    // A journalctl that failed is not the end: its error is the next read's answer.
+    const end = s.parser.entries.length === 0 && (s.ended || s.follow) && s.error === undefined;
+    if (s.skipped > 0) {
+      const skipped = s.skipped;
+      const firstSkipped = s.firstSkipped;
+      s.skipped = 0;
+      s.firstSkipped = undefined;
+      return { entries, end, skipped, firstSkipped };
+    }
     return { entries, end };
   }
 
@@ -180,6 +288,13 @@ export class JournalctlSource implements JournalSource {
       s = this.stream = this.start(1, true, 0);
     }
     if (s.parser.entries.length > 0) return 'append';
+    if (s.ended && s.follow && s.error === undefined && !this.closed) {
+      // A follower that ended without an error (killed by someone else, journalctl giving up
+      // after the files it followed were rotated away): follow again after the last entry read,
+      // never a reader that silently stops receiving.
+      s = this.stream = this.start(1, true, 0);
+      if (s.parser.entries.length > 0) return 'append';
+    }
     if (s.ended) return s.error ?? 'invalidate';
     if (this.interruptPending) {
       this.interruptPending = false;

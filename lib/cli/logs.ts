@@ -4,7 +4,24 @@
  * (one object per line, journalctl's shape), export (binary-safe) or cat (MESSAGE only).
  */
 import { hostname } from 'node:os';
-import { follow, query, type JournalEntry, type JournalQueryOptions } from '../journal/reader';
+import { NO_PERMISSION } from '../journal/access';
+import { closest, follow, plan, query, type JournalEntry, type JournalQueryOptions } from '../journal/reader';
+import { PRIORITIES } from '../protocol/levels';
+
+/** The flag each option comes from, to word the API's refusals as the command line's. */
+const FLAGS: Record<string, string> = {
+  unit: '--unit', userUnit: '--user-unit', identifier: '--identifier', priority: '--priority', boot: '--boot', since: '--since', until: '--until',
+  cursor: '--cursor', afterCursor: '--after-cursor', lines: '--lines', fields: '--output-fields', directory: '--directory', files: '--file', namespace: '--namespace', match: 'FIELD=value', options: 'the options',
+};
+
+/** An API refusal (`The options.since must be …`) in the command line's words (`--since: must be …`). */
+function cliWording(err: unknown): Error {
+  const m = (err as Error).message;
+  const a = /^The (?:value of ")?options(?:\.([A-Za-z]+))?[.\w]*"? (.*)$/s.exec(m);
+  if (!a) return err as Error;
+  const flag = FLAGS[a[1] ?? 'options'] ?? 'the options';
+  return new Error(`${flag}: ${a[2]!.split('\n')[0]!.replace(/^is /, '')}`);
+}
 
 export const LOGS_USAGE = `libsystemd logs [options] [FIELD=value ... [+ FIELD=value ...]]
   -u, --unit UNIT        a system unit's entries (repeatable)
@@ -64,7 +81,12 @@ export function parseLogsArgs(argv: readonly string[]): LogsArgs {
       case '-t': case '--identifier': push('identifier', value()); break;
       case '-p': case '--priority': {
         const v = value();
-        o.priority = /^\d+$/.test(v) ? Number(v) : v;
+        if (/^[0-7]$/.test(v)) o.priority = Number(v);
+        else if (Object.hasOwn(PRIORITIES, v)) o.priority = v;
+        else {
+          const near = closest(v, Object.keys(PRIORITIES));
+          throw new Error(`--priority ${v}: 0-7 or ${Object.keys(PRIORITIES).join(', ')}${near ? ` (did you mean ${near}?)` : ''}`);
+        }
         break;
       }
       case '-b': case '--boot': {
@@ -108,6 +130,12 @@ export function parseLogsArgs(argv: readonly string[]): LogsArgs {
   if (matches.length) o.match = matches;
   if (followMode && o.reverse) throw new Error('--follow and --reverse exclude each other');
   if (followMode && o.lines === undefined && o.cursor === undefined && o.afterCursor === undefined && o.since === undefined) o.lines = 10;
+  // The API's checks, worded for the command line (one line, exit 2).
+  try {
+    plan(o as JournalQueryOptions);
+  } catch (err) {
+    throw cliWording(err);
+  }
   return { options: o as JournalQueryOptions, follow: followMode, output };
 }
 
@@ -166,15 +194,26 @@ export async function logs(args: LogsArgs): Promise<number> {
     ac.abort();
   });
   const format = args.output === 'json' ? json : args.output === 'export' ? exportFormat : args.output === 'cat' ? (e: JournalEntry) => `${text(e.fields.MESSAGE) ?? ''}\n` : short;
-  const it = (args.follow ? follow : query)({ ...args.options, signal: ac.signal });
-  for await (const e of it) {
-    if (broken) break;
-    if (!process.stdout.write(format(e))) await new Promise((r) => {
-      process.stdout.once('drain', r);
-      process.stdout.once('error', r);
-    });
+  // The reader's warnings (journalctl's hint about the systemd-journal group, "No journal files
+  // were found.") as this command's lines, not Node's "(node:PID) Warning:".
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => process.stderr.write(`libsystemd logs: ${w.message}\n`));
+  try {
+    const it = (args.follow ? follow : query)({ ...args.options, signal: ac.signal });
+    for await (const e of it) {
+      if (broken) break;
+      if (!process.stdout.write(format(e))) await new Promise((r) => {
+        process.stdout.once('drain', r);
+        process.stdout.once('error', r);
+      });
+    }
+  } catch (err) {
+    // journalctl's own line for a user who may read no journal file (exit 1).
+    if ((err as { code?: string }).code === 'EACCES' && (err as Error).message.includes(NO_PERMISSION)) throw Object.assign(new Error(NO_PERMISSION), { code: 'EACCES' });
+    throw err;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
   return 0;
 }

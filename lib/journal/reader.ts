@@ -5,7 +5,7 @@
  * `journalctl -o export` without libsystemd).
  */
 import { impl } from '../backends/select';
-import type { JournalFilter, JournalOpen, JournalSeek, JournalSource } from '../backends/contract';
+import type { JournalBatch, JournalFilter, JournalOpen, JournalSeek, JournalSource } from '../backends/contract';
 import { check, E, invalidType, invalidValue, SystemdError } from '../errors';
 import { checkInt } from '../protocol/numbers';
 import { checkDuration } from '../timers';
@@ -13,6 +13,8 @@ import { validFieldName } from '../protocol/journal';
 import type { JournalEntry, JournalFieldValue } from '../protocol/journal-entry';
 import { JOURNAL_OPEN_FLAGS } from '../protocol/journal-entry';
 import { toPriority, type PriorityName } from '../protocol/levels';
+import { isGlob, mangleUnitName } from '../protocol/unit-name';
+import { checkAccess } from './access';
 
 export { JournalEntry, type JournalEntryFields, type JournalFieldValue } from '../protocol/journal-entry';
 
@@ -69,12 +71,75 @@ export interface JournalQueryOptions extends JournalOpenOptions {
   readonly signal?: AbortSignal;
 }
 
-const BATCH = 512;
+/** Entries per read: decoding one batch is one slice of the event loop's time (128: about 1-3 ms on a busy core). */
+const BATCH = 128;
+
+/**
+ * Entries already read (a batch, journalctl's buffered output) are handed over in microtasks,
+ * which never give the event loop a turn: a backlog of 100,000 entries would hold it for as long
+ * as the consumer takes over a whole batch or more. Every TURN_MS of handing over, the reader
+ * waits one turn of the event loop (setImmediate), so timers and I/O keep running.
+ */
+const TURN_MS = 4;
+const now = (): number => performance.now();
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** The options each way of reading takes; anything else is a mistake (`prio` for `priority`). */
+const OPEN_KEYS = ['namespace', 'directory', 'files', 'system', 'user', 'localOnly', 'runtimeOnly', 'dataThreshold'];
+const FILTER_KEYS = ['match', 'unit', 'userUnit', 'identifier', 'priority', 'boot', 'fields'];
+const QUERY_KEYS = new Set([...OPEN_KEYS, ...FILTER_KEYS, 'since', 'until', 'cursor', 'afterCursor', 'lines', 'reverse', 'signal']);
+const READER_KEYS = new Set([...OPEN_KEYS, ...FILTER_KEYS]);
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = t;
+    }
+  }
+  return d[b.length]!;
+}
+
+/** The known option closest to `key` (a prefix or a few edits away), if any. */
+export function closest(key: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dd = k.toLowerCase().startsWith(key.toLowerCase()) && key.length >= 2 ? 0.5 : distance(key, k);
+    if (dd < bestD) {
+      best = k;
+      bestD = dd;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function knownKeys(o: object, known: ReadonlySet<string>): void {
+  for (const k of Object.keys(o)) {
+    if (known.has(k)) continue;
+    const near = closest(k, known);
+    throw invalidValue(`options.${k}`, `is not an option${near ? ` (did you mean ${near}?)` : ''}; the options are ${[...known].join(', ')}`);
+  }
+}
+
+/** A NUL cannot travel in journalctl's arguments nor in libsystemd's C strings: refused on both readers. */
+function noNul(s: string, name: string): string {
+  if (s.includes('\0')) throw invalidValue(name, `must not contain a NUL character, received ${JSON.stringify(s)}`);
+  return s;
+}
 
 function strings(v: unknown, name: string): string[] {
   if (v === undefined) return [];
   const list = Array.isArray(v) ? v : [v];
-  for (const s of list) if (typeof s !== 'string' || s === '') throw invalidType(name, 'a non-empty string or an array of them', s);
+  for (const s of list) {
+    if (typeof s !== 'string' || s === '') throw invalidType(name, 'a non-empty string or an array of them', s);
+    noNul(s, name);
+  }
   return list as string[];
 }
 
@@ -120,6 +185,7 @@ function matches(m: JournalQueryOptions['match']): string[] {
     for (const t of m) {
       if (t === '+') continue;
       if (typeof t !== 'string' || t.indexOf('=') < 1 || !validFieldName(t.slice(0, t.indexOf('=')))) throw invalidValue('options.match', `has ${JSON.stringify(t)}; each item is FIELD=value or '+'`);
+      noNul(t, 'options.match');
     }
     return [...m];
   }
@@ -129,7 +195,7 @@ function matches(m: JournalQueryOptions['match']): string[] {
     if (!validFieldName(k)) throw invalidValue('options.match', `has an invalid field name ${JSON.stringify(k)}`);
     for (const x of Array.isArray(v) ? v : [v]) {
       if (typeof x !== 'string' && typeof x !== 'number' && !Buffer.isBuffer(x)) throw invalidType(`options.match.${k}`, 'a string, number or Buffer (or an array of them)', x);
-      out.push(`${k}=${Buffer.isBuffer(x) ? x.toString('latin1') : String(x)}`);
+      out.push(noNul(`${k}=${Buffer.isBuffer(x) ? x.toString('latin1') : String(x)}`, `options.match.${k}`));
     }
   }
   return out;
@@ -159,18 +225,22 @@ function openOptions(o: JournalOpenOptions): JournalOpen {
   if (where > 1) throw invalidValue('options', 'takes at most one of namespace, directory and files');
   if (o.namespace !== undefined && typeof o.namespace !== 'string') throw invalidType('options.namespace', 'a string', o.namespace);
   if (o.directory !== undefined && typeof o.directory !== 'string') throw invalidType('options.directory', 'a string', o.directory);
+  if (o.namespace !== undefined) noNul(o.namespace, 'options.namespace');
+  if (o.directory !== undefined) noNul(o.directory, 'options.directory');
   const files = o.files === undefined ? undefined : strings(o.files, 'options.files');
   return { flags, namespace: o.namespace, directory: o.directory, files, dataThreshold: t };
 }
 
-export function plan(options: JournalQueryOptions = {}): Plan {
+export function plan(options: JournalQueryOptions = {}, known: ReadonlySet<string> = QUERY_KEYS): Plan {
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+  knownKeys(options, known);
   const o = options;
   const open = openOptions(o);
   const filter: JournalFilter = {
     matches: matches(o.match),
-    units: strings(o.unit, 'options.unit'),
-    userUnits: strings(o.userUnit, 'options.userUnit'),
+    // journalctl -u's rules: `app` is app.service, `app@*` a pattern.
+    units: strings(o.unit, 'options.unit').map(mangleUnitName),
+    userUnits: strings(o.userUnit, 'options.userUnit').map(mangleUnitName),
     identifiers: strings(o.identifier, 'options.identifier'),
     priority: o.priority === undefined ? undefined : toPriority(o.priority, 'options.priority'),
     boot: bootId(o.boot),
@@ -181,6 +251,7 @@ export function plan(options: JournalQueryOptions = {}): Plan {
   if (o.cursor !== undefined && o.afterCursor !== undefined) throw invalidValue('options', 'takes cursor or afterCursor, not both');
   const cursor = o.cursor ?? o.afterCursor;
   if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '')) throw invalidType(o.cursor !== undefined ? 'options.cursor' : 'options.afterCursor', 'a cursor string', cursor);
+  if (cursor !== undefined) noNul(cursor, o.cursor !== undefined ? 'options.cursor' : 'options.afterCursor');
   const lines = o.lines;
   // sd_journal_previous_skip() takes at most INT_MAX (-ERANGE): refused here the same for both readers.
   if (lines !== undefined) checkInt('options.lines', lines, 'int', 0);
@@ -209,9 +280,40 @@ export function plan(options: JournalQueryOptions = {}): Plan {
 }
 
 function source(p: Plan): JournalSource {
+  // journalctl's access check: EACCES when no file may be read, a warning when some may not.
+  checkAccess(p.open);
   const s = impl.openJournal(p.open, p.filter);
   if (typeof s === 'number') throw new SystemdError(s, 'sd_journal_open');
   return s;
+}
+
+/**
+ * Fields skipped as corrupted (a data object without '='): the first is warned at once, with the
+ * entry's cursor; a read that skipped more warns their total when it ends. Code
+ * LIBSYSTEMD_JOURNAL_CORRUPT. Both ways of reading report the same skips.
+ */
+class Skips {
+  private total = 0;
+  private warned = 0;
+  note(b: JournalBatch): void {
+    if (!b.skipped) return;
+    this.total += b.skipped;
+    if (this.warned === 0) {
+      this.warned = 1;
+      process.emitWarning(`skipped a corrupted field (a journal data object without '=') in the entry ${b.firstSkipped ?? '?'}; the entry is given without it`, { code: 'LIBSYSTEMD_JOURNAL_CORRUPT' });
+    }
+  }
+  done(): void {
+    if (this.total > this.warned) process.emitWarning(`skipped ${this.total} corrupted fields (journal data objects without '=') in all in this read`, { code: 'LIBSYSTEMD_JOURNAL_CORRUPT' });
+    this.warned = this.total;
+  }
+}
+
+/** A failed call as a SystemdError; unit patterns that matched no unit say so (journalctl: "Failed to add filter for units"). */
+function failure(p: Plan, rc: number, syscall: string): SystemdError {
+  const patterns = [...p.filter.units, ...p.filter.userUnits].filter(isGlob);
+  if (rc === -E.ENODATA && patterns.length > 0) return new SystemdError(rc, 'sd_journal_add_match', `no unit in the journal matches ${patterns.join(', ')}`);
+  return new SystemdError(rc, syscall);
 }
 
 async function* entries(p: Plan, signal: AbortSignal | undefined, follow: boolean): AsyncGenerator<JournalEntry, void, undefined> {
@@ -219,28 +321,37 @@ async function* entries(p: Plan, signal: AbortSignal | undefined, follow: boolea
   const src = source(p);
   const onAbort = (): void => src.interrupt();
   signal?.addEventListener('abort', onAbort, { once: true });
+  const skips = new Skips();
   try {
-    check(await src.seek(p.seek), 'sd_journal_seek');
+    const sought = await src.seek(p.seek);
+    if (sought < 0) throw failure(p, sought, 'sd_journal_seek');
     let left = p.count;
+    let since = now();
     for (;;) {
       while (left > 0 && !signal?.aborted) {
         const b = await src.read(Math.min(BATCH, left), p.direction, p.limitUsec, p.fields);
-        if (typeof b === 'number') throw new SystemdError(b, 'sd_journal_next');
+        if (typeof b === 'number') throw failure(p, b, 'sd_journal_next');
+        skips.note(b);
         for (const e of b.entries) {
           // A forward read from a cursor or `lines` can start before `since`.
           if (p.direction > 0 && p.sinceUsec && e.realtimeUsecNumber < p.sinceUsec) continue;
           left--;
           yield e;
           if (signal?.aborted) return;
+          if (now() - since > TURN_MS) {
+            await turn();
+            since = now();
+          }
         }
         if (b.end) break;
       }
       if (!follow || left <= 0 || signal?.aborted) return;
       const w = await src.wait(-1);
-      if (typeof w === 'number') throw new SystemdError(w, 'sd_journal_wait');
+      if (typeof w === 'number') throw failure(p, w, 'sd_journal_wait');
       if (signal?.aborted) return;
     }
   } finally {
+    skips.done();
     signal?.removeEventListener('abort', onAbort);
     await src.close();
   }
@@ -276,9 +387,11 @@ export class JournalReader {
   private dir: 1 | -1 = 1;
   private last: JournalEntry | undefined;
   private closed = false;
+  private readonly skips = new Skips();
+  private since = now();
 
   constructor(options: JournalOpenOptions & Pick<JournalQueryOptions, 'match' | 'unit' | 'userUnit' | 'identifier' | 'priority' | 'boot' | 'fields'> = {}) {
-    const p = plan(options);
+    const p = plan(options, READER_KEYS);
     this.src = source(p);
     this.fields = p.fields;
   }
@@ -303,6 +416,7 @@ export class JournalReader {
     if (this.buf.length === 0) {
       const b = await this.src.read(BATCH, dir, 0, this.fields);
       if (typeof b === 'number') throw new SystemdError(b, dir > 0 ? 'sd_journal_next' : 'sd_journal_previous');
+      this.skips.note(b);
       this.buf = b.entries;
     }
     const e = this.buf.shift();
@@ -397,6 +511,7 @@ export class JournalReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.skips.done();
     this.src.interrupt();
     await this.src.close();
   }
@@ -406,6 +521,12 @@ export class JournalReader {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<JournalEntry, void, undefined> {
-    for (let e = await this.next(); e; e = await this.next()) yield e;
+    for (let e = await this.next(); e; e = await this.next()) {
+      yield e;
+      if (now() - this.since > TURN_MS) {
+        await turn();
+        this.since = now();
+      }
+    }
   }
 }

@@ -107,6 +107,21 @@ export class ExportParser {
     this.buf = off >= buf.length ? Buffer.alloc(0) : buf.subarray(off);
   }
 
+  /** The cursor of the unfinished entry (its fields so far), or undefined. */
+  get partialCursor(): string | undefined {
+    return this.count > 0 && this.cursor !== '' ? this.cursor : undefined;
+  }
+
+  /** Forgets the unfinished entry (journalctl stopped in the middle of it). */
+  dropPartial(): void {
+    this.buf = Buffer.alloc(0);
+    this.fields = {};
+    this.cursor = '';
+    this.realtime = 0;
+    this.monotonic = 0;
+    this.count = 0;
+  }
+
   /** Whether bytes of an unfinished entry are left (a stream cut in the middle). */
   get partial(): boolean {
     return this.buf.length > 0 || this.count > 0;
