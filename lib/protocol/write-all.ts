@@ -12,8 +12,14 @@ export const WRITE_ALL_PATIENCE_MS = 10_000;
 let sleeper: Int32Array | undefined;
 /** Sleeps `ms` without an event loop (Atomics.wait works on every thread, the main one included). */
 function sleep(ms: number): void {
-  sleeper ??= new Int32Array(new SharedArrayBuffer(4));
-  Atomics.wait(sleeper, 0, 0, ms);
+  try {
+    sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleeper, 0, 0, ms);
+  } catch {
+    // A runtime that refuses Atomics.wait here: spin for the same short while.
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  }
 }
 
 /**
