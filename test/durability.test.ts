@@ -426,6 +426,20 @@ describeWith({ linux: true, root: true, bins: ['unshare'] }, 'no journal at all 
   }, 60_000);
 });
 
+describeWith({ linux: true, root: true, bins: ['unshare', 'python3'] }, 'js/node with a journald stream socket nobody accepts on (ECONNREFUSED)', () => {
+  it.each(['logger-natural', 'logger-exit'])('%s: every entry on stderr, none silently nowhere', async (how) => {
+    const id = `refused-${how}-${process.pid}`;
+    // A socket file bound but not listening: connect() is refused, as when journald is gone.
+    const r = await slowStderr(
+      ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/systemd/journal/stdout")' && exec "$0" "$@"`, process.execPath, FIXTURE, how, '2000'],
+      { ...MODES['js/node'], TEST_ID: id, STDERR_HELLO: 'starting' },
+      { stallMs: 300 },
+    );
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(fallbackMessages(r.stderr, id)).toEqual(expected(2000));
+  }, 60_000);
+});
+
 describeWith(JOURNALD_NEEDS, 'js/node at process.exit(): the entries it announces on stderr are all there, with a slow reader', () => {
   let j: Journald;
   beforeAll(async () => {

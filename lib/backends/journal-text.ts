@@ -117,8 +117,11 @@ export class JournalTextSink implements JournalSink {
       this.unconfirmed.set(id, line);
       this.watchExit();
       s.ref();
-      s.write(prefixLines(body, priority), () => {
+      s.write(prefixLines(body, priority), (err) => {
         this.unconfirmed.delete(id);
+        // journald's socket refused or dropped the connection (ECONNREFUSED, EPIPE): the line
+        // goes to stderr as with no journal at all, never silently nowhere.
+        if (err) writeAllSync(2, line);
         if (--this.pending > 0) return;
         for (const x of this.sockets.values()) x.unref();
         for (const done of this.idle.splice(0)) done();
