@@ -321,6 +321,30 @@ double DropAll(Queue* s) {
   return n;
 }
 
+
+// The loss report at exit, written whole: stderr may be a non-blocking pipe whose reader is slow
+// (Node makes fd 2 non-blocking once process.stderr is used), where one write() gives EAGAIN or a
+// part. Waits for room with poll() up to 2 s in all, never longer.
+static void WriteAllStderr(const char* p, size_t len) {
+  int waited_ms = 0;
+  while (len > 0) {
+    ssize_t w = write(2, p, len);
+    if (w > 0) {
+      p += w;
+      len -= static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waited_ms < 2000) {
+      struct pollfd pfd = {2, POLLOUT, 0};
+      poll(&pfd, 1, 50);
+      waited_ms += 50;
+      continue;
+    }
+    return;
+  }
+}
+
 // The exit drain: every queued entry delivered, or counted and reported on stderr.
 void ExitDrain(Queue* s) {
   if (s->entries.empty()) return;
@@ -332,10 +356,7 @@ void ExitDrain(Queue* s) {
                    "libsystemd: %.0f journal entries were not delivered: journald accepted nothing for %.0f ms at exit "
                    "(journal.configure({ exitTimeoutMs }))\n",
                    lost, s->exit_timeout_ms);
-  if (n > 0) {
-    ssize_t w = write(2, msg, static_cast<size_t>(std::min(n, static_cast<int>(sizeof(msg) - 1))));
-    (void)w;
-  }
+  if (n > 0) WriteAllStderr(msg, static_cast<size_t>(std::min(n, static_cast<int>(sizeof(msg) - 1))));
 }
 
 void AtExit() {

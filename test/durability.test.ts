@@ -458,4 +458,25 @@ describeWith(JOURNALD_NEEDS, 'js/node at process.exit(): the entries it announce
     const stored = await j.messages(`SYSLOG_IDENTIFIER=${id}`);
     expect([...stored, ...onStderr].sort()).toEqual(expected(N).sort());
   }, 180_000);
+
+  it.each(nativeModes)('%s: the report of entries lost at exit reaches a full, slow stderr pipe', async (mode) => {
+    const id = `lost-report-${mode.replace('/', '-')}-${process.pid}`;
+    j.pause();
+    let r;
+    try {
+      // 4 MB on stderr first: the pipe is full (nothing is read for 1.5 s) when the exit drain
+      // gives up after 1 s and writes its report.
+      r = await slowStderr(
+        [...j.wrap, process.execPath, RUN, `process.stderr.write('x'.repeat(4000000) + '\\n');
+          l.journal.configure({ exitTimeoutMs: 1000 });
+          for (let i = 0; i < 500; i++) l.journal.send({ MESSAGE: 'entry ' + i, SYSLOG_IDENTIFIER: '${id}' });
+          process.exit(0);`],
+        { ...MODES[mode] },
+      );
+    } finally {
+      j.resume();
+    }
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/libsystemd: \d+ journal entries were not delivered: journald accepted nothing for 1000 ms at exit/);
+  }, 60_000);
 });
