@@ -39,12 +39,13 @@ export function installConsole(options: ConsoleOptions = {}): boolean {
     const original = console[method];
     saved[method] = original;
     const replacement = function (...args: unknown[]): void {
-      const list: FieldList = [['MESSAGE', formatWithOptions({ colors: false }, ...args)], ['PRIORITY', PRIORITIES[method]], ['SYSLOG_IDENTIFIER', identifier]];
-      const err = args.find((a): a is Error => a instanceof Error);
-      if (err) errorFields(err, list, false);
-      if (capture) pushCallerLocation(list, replacement);
       try {
-        if (sendList(list, true) > 0) return;
+        const list: FieldList = [['MESSAGE', formatWithOptions({ colors: false }, ...args)], ['PRIORITY', PRIORITIES[method]], ['SYSLOG_IDENTIFIER', identifier]];
+        const err = args.find((a): a is Error => a instanceof Error);
+        if (err) errorFields(err, list, false);
+        if (capture) pushCallerLocation(list, replacement);
+        // 1: in the journal; 0: no journal, the entry went to stderr as a readable line.
+        if (sendList(list, true) >= 0) return;
       } catch {
         // fall through: a console call must never throw, and the text must not be lost
       }

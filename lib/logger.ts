@@ -6,8 +6,8 @@
  */
 import { invalidType } from './errors';
 import { pushCallerLocation, scriptName } from './journal/caller';
-import { LossCounter } from './journal/log-sink';
-import { errorFields, mergeDefaults, objectFields, type FieldList } from './journal/sanitize';
+import { LossCounter, unbuildable } from './journal/log-sink';
+import { errorFields, mergeDefaults, objectFields, safeString, type FieldList } from './journal/sanitize';
 import { PRIORITIES, PRIORITY_TEXT } from './protocol/levels';
 
 export interface LoggerOptions {
@@ -56,20 +56,26 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const logger = { get lost() { return losses.lost; } } as Logger;
   for (const [name, priority] of LEVELS) {
     const method: LogMethod = function (message, fields) {
-      const list: FieldList = [];
-      if (message instanceof Error) errorFields(message, list);
-      else list.push(['MESSAGE', typeof message === 'string' ? message : String(message)]);
-      list.push(['PRIORITY', PRIORITY_TEXT[priority]!]);
-      list.push(['SYSLOG_IDENTIFIER', identifier]);
-      if (capture) pushCallerLocation(list, method);
-      // The call's own fields, then the defaults it does not override; MESSAGE, PRIORITY and
-      // SYSLOG_IDENTIFIER come from the call itself.
-      const fixed = list.length;
-      objectFields(fields, list);
-      if (list.length > fixed) {
-        for (let i = list.length - 1; i >= fixed; i--) if (RESERVED.has(list[i]![0])) list.splice(i, 1);
+      let list: FieldList = [];
+      try {
+        if (message instanceof Error) errorFields(message, list);
+        else list.push(['MESSAGE', safeString(message)]);
+        list.push(['PRIORITY', PRIORITY_TEXT[priority]!]);
+        list.push(['SYSLOG_IDENTIFIER', identifier]);
+        if (capture) pushCallerLocation(list, method);
+        // The call's own fields, then the defaults it does not override; MESSAGE, PRIORITY and
+        // SYSLOG_IDENTIFIER come from the call itself.
+        const fixed = list.length;
+        objectFields(fields, list);
+        if (list.length > fixed) {
+          for (let i = list.length - 1; i >= fixed; i--) if (RESERVED.has(list[i]![0])) list.splice(i, 1);
+        }
+        mergeDefaults(list, defaults);
+      } catch (err) {
+        // A value no rule could turn into text (e.g. a Proxy that throws on every trap): the
+        // entry is still written, saying so.
+        list = unbuildable(err, PRIORITY_TEXT[priority]!, identifier);
       }
-      mergeDefaults(list, defaults);
       losses.send(list);
     };
     (logger as unknown as Record<string, LogMethod>)[name] = method;

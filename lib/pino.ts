@@ -9,7 +9,7 @@
 import { Writable } from 'node:stream';
 import { journal } from './journal';
 import { scriptName } from './journal/caller';
-import { flushThen, resolveLevelMap, transportLosses, type LevelMap } from './journal/log-sink';
+import { flushThen, resolveLevelMap, transportLosses, unbuildable, type LevelMap } from './journal/log-sink';
 import { flatten, mergeDefaults, objectFields, sanitizeName, serializedErrorFields, type FieldList } from './journal/sanitize';
 import { pinoNearestPriority, pinoPriority, PRIORITY_TEXT } from './protocol/levels';
 const DROPPED = new Set(['level', 'msg', 'time', 'pid', 'hostname', 'err', 'v']);
@@ -33,8 +33,16 @@ function build(options: build.Options = {}): Writable {
     return 6;
   }
 
-  /** One pino line as the entry's fields (undefined: not a record). */
+  /** One pino line as the entry's fields (undefined: not a record); never throws. */
   function record(line: string): FieldList | undefined {
+    try {
+      return fields(line);
+    } catch (err) {
+      return unbuildable(err, '6', identifier);
+    }
+  }
+
+  function fields(line: string): FieldList | undefined {
     let rec: Record<string, unknown>;
     try {
       rec = JSON.parse(line) as Record<string, unknown>;

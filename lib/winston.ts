@@ -6,11 +6,11 @@
  */
 import TransportStream = require('winston-transport');
 import { scriptName } from './journal/caller';
-import { flushThen, resolveLevelMap, transportLosses, type LevelMap } from './journal/log-sink';
-import { errorFields, flatten, mergeDefaults, objectFields, sanitizeName, serializedErrorFields, type FieldList } from './journal/sanitize';
+import { flushThen, resolveLevelMap, transportLosses, unbuildable, type LevelMap } from './journal/log-sink';
+import { errorFields, flatten, mergeDefaults, objectFields, safeGet, safeString, sanitizeName, serializedErrorFields, type FieldList } from './journal/sanitize';
 import { PRIORITY_TEXT, winstonPriority } from './protocol/levels';
 const LEVEL = Symbol.for('level');
-const SKIP = new Set(['level', 'message', 'stack', 'name', 'cause']);
+const SKIP = new Set(['level', 'message', 'stack', 'name', 'cause', 'errors']);
 
 class JournaldTransport extends TransportStream {
   private readonly journalIdentifier: string;
@@ -36,29 +36,46 @@ class JournaldTransport extends TransportStream {
     return this.counter.lost;
   }
 
+  /**
+   * One record as one entry. Never throws and always calls back: a record that cannot be read
+   * (a message without a prototype, a throwing getter or Proxy) still becomes an entry; a throw
+   * here would stop winston's stream for good (every later record lost, 'finish' never emitted).
+   */
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     setImmediate(() => this.emit('logged', info));
-    // The raw level (formats may have colourised info.level).
-    const name = String(info[LEVEL] ?? info.level);
-    const priority = this.levelPriorities.get(name) ?? winstonPriority(name) ?? 6;
+    let priority = 6;
+    let list: FieldList;
+    try {
+      // The raw level (formats may have colourised info.level).
+      const name = safeString(safeGet(info, LEVEL as unknown as string) ?? safeGet(info, 'level'));
+      priority = this.levelPriorities.get(name) ?? winstonPriority(name) ?? 6;
+      list = this.fields(info, priority);
+    } catch (err) {
+      list = unbuildable(err, PRIORITY_TEXT[priority]!, this.journalIdentifier);
+    }
+    this.counter.send(list);
+    callback();
+  }
+
+  private fields(info: Record<string | symbol, unknown>, priority: number): FieldList {
     const list: FieldList = [];
-    const message = info.message;
-    list.push(['MESSAGE', typeof message === 'string' ? message : message instanceof Error ? message.message : String(message ?? '')]);
+    const message = safeGet(info, 'message');
+    list.push(['MESSAGE', message instanceof Error ? safeString(safeGet(message, 'message')) : message === undefined || message === null ? '' : safeString(message)]);
     list.push(['PRIORITY', PRIORITY_TEXT[priority]!]);
     list.push(['SYSLOG_IDENTIFIER', this.journalIdentifier]);
     // logger.error(err) (with or without format.errors()): the info carries the error itself.
+    const stack = safeGet(info, 'stack');
     if (info instanceof Error) errorFields(info, list, false);
-    else if (typeof info.stack === 'string') serializedErrorFields({ name: info.name, stack: info.stack, code: info.code, errno: info.errno, cause: info.cause }, list, false);
+    else if (typeof stack === 'string') serializedErrorFields({ name: safeGet(info, 'name'), stack, code: safeGet(info, 'code'), errno: safeGet(info, 'errno'), cause: safeGet(info, 'cause'), errors: safeGet(info, 'errors') }, list, false);
     else if (message instanceof Error) errorFields(message, list, false);
     for (const key of Object.keys(info)) {
       if (SKIP.has(key) || (info instanceof Error && (key === 'code' || key === 'errno'))) continue;
-      const v = info[key];
+      const v = safeGet(info, key);
       if (v instanceof Error) serializedErrorFields(v, list, false);
       else flatten(sanitizeName(key), v, list);
     }
     mergeDefaults(list, this.defaultFields);
-    this.counter.send(list);
-    callback();
+    return list;
   }
 }
 

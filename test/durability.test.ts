@@ -7,6 +7,7 @@
  * bound (a million entries into a healthy journald, a journald that accepts nothing), flush(),
  * and the exit drain against a stopped journald.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, lineFrom, MODES, type ChildOptions, type Mode } from './helpers/child';
@@ -315,4 +316,167 @@ describeWith(JOURNALD_NEEDS, 'stream paths at exit', () => {
     if (onStderr.length > 0) expect(r.stderr).toContain(`libsystemd: ${onStderr.length} journal entries had not reached journald's stream socket at exit; here they are on stderr:`);
     expect(r.stderr).toMatch(/libsystemd: \d+ bytes written to journal\.stream\(\) had not reached journald at exit and are lost/);
   });
+});
+
+/**
+ * A child whose stderr is read by a slow reader: nothing is read for `stallMs`, then one chunk
+ * every 20 ms (the pipe fills; the child's writes meet EAGAIN). `onStdoutLine` is called with each
+ * line of stdout. The child is started in its own process group, which is killed at the end.
+ */
+function slowStderr(argv: readonly string[], env: Record<string, string>, opts: { stallMs?: number; timeoutMs?: number; onStdoutLine?: (line: string, child: ChildProcess) => void } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv.NODE_OPTIONS;
+  delete childEnv.LIBSYSTEMD_FORCE_JS;
+  Object.assign(childEnv, env);
+  const child = spawn(argv[0]!, argv.slice(1), { env: childEnv, cwd: FIXTURES, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  const chunks: Buffer[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    const before = stdout;
+    stdout += d;
+    if (opts.onStdoutLine) for (const line of stdout.slice(before.lastIndexOf('\n') + 1).split('\n').slice(0, -1)) opts.onStdoutLine(line, child);
+  });
+  child.stderr!.pause();
+  let reader: NodeJS.Timeout | undefined;
+  const start = setTimeout(() => {
+    reader = setInterval(() => {
+      const c = child.stderr!.read() as Buffer | null;
+      if (c) chunks.push(c);
+    }, 20);
+  }, opts.stallMs ?? 1500);
+  const killer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, opts.timeoutMs ?? 120_000);
+  const closed = new Promise<void>((resolve) => child.stderr!.once('close', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      // Read what is left at full speed, then report.
+      clearTimeout(start);
+      if (reader) clearInterval(reader);
+      clearTimeout(killer);
+      child.stderr!.on('data', (c: Buffer) => chunks.push(c));
+      child.stderr!.resume();
+      void closed.then(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // the group is gone
+        }
+        resolve({ code, signal, stdout, stderr: Buffer.concat(chunks).toString() });
+      });
+    });
+  });
+}
+
+/** The messages of the readable lines `INFO id: message KEY=value…` on stderr for identifier `id`. */
+function fallbackMessages(stderr: string, id: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(`^[A-Z]+ ${id}: (.*)$`);
+  for (const line of stderr.split('\n')) {
+    const m = re.exec(line);
+    if (m) out.push(m[1]!.replace(/ [A-Z][A-Z0-9_]*=.*$/, ''));
+  }
+  return out;
+}
+
+describeWith({ linux: true, root: true, bins: ['unshare'] }, 'no journal at all (a container, a dev shell): every logger writes every entry to stderr, whatever the exit and however slow its reader', () => {
+  // An empty /run of the child's own: no journald socket at all.
+  const noJournal = ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount -t tmpfs tmpfs /run && exec "$0" "$@"', process.execPath, FIXTURE];
+  const ALL: Mode[] = ['libsystemd', 'js/native', 'js/node'];
+  const CASES: readonly (readonly [string, number, readonly Mode[]])[] = [
+    ['logger-exit', 0, ALL],
+    ['pino-exit', 0, ALL],
+    ['pino-natural', 0, ALL],
+    ['winston-exit', 0, ALL],
+    ['console-exit', 0, nativeModes],
+    ['pino-fatal-throw', 1, ALL],
+    ['logger-fatal-throw', 1, ALL],
+  ];
+  const M = 20_000;
+  for (const [how, code, modes] of CASES) {
+    it.each(modes)(`${how} (%s): ${M} entries, all on stderr through a slow pipe`, async (mode) => {
+      const id = `fallback-${how}-${mode.replace('/', '-')}-${process.pid}`;
+      const r = await slowStderr([...noJournal, how, String(M)], { ...MODES[mode], TEST_ID: id, STDERR_HELLO: 'starting' });
+      expect(r.signal, r.stderr.slice(-2000)).toBeNull();
+      expect(r.code, r.stderr.slice(-2000)).toBe(code);
+      const got = fallbackMessages(r.stderr, id);
+      const want = expected(M);
+      if (how.endsWith('-fatal-throw')) want.push('fatal before throw');
+      expect(got.length).toBe(want.length);
+      expect(got).toEqual(want);
+      if (how === 'console-exit') expect(JSON.parse(r.stdout.split('\n')[0]!)).toEqual({ installed: true });
+    }, 180_000);
+  }
+
+  it.each([
+    ['pino-sigterm', 'libsystemd'],
+    ['pino-sigterm', 'js/node'],
+    ['logger-sigterm', 'libsystemd'],
+  ] as const)('%s (%s): the SIGTERM handler\'s "shutting down" line, after every entry, before process.exit(0)', async (how, mode) => {
+    const id = `fallback-${how}-${mode.replace('/', '-')}-${process.pid}`;
+    const r = await slowStderr([...noJournal, how, '100'], { ...MODES[mode], TEST_ID: id, STDERR_HELLO: 'starting' }, { stallMs: 300, onStdoutLine: (line, child) => line.startsWith('{"logged"') && child.kill('SIGTERM') });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(fallbackMessages(r.stderr, id)).toEqual([...expected(100), 'shutting down']);
+  }, 60_000);
+});
+
+describeWith({ linux: true, root: true, bins: ['unshare', 'python3'] }, 'js/node with a journald stream socket nobody accepts on (ECONNREFUSED)', () => {
+  it.each(['logger-natural', 'logger-exit'])('%s: every entry on stderr, none silently nowhere', async (how) => {
+    const id = `refused-${how}-${process.pid}`;
+    // A socket file bound but not listening: connect() is refused, as when journald is gone.
+    const r = await slowStderr(
+      ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/systemd/journal/stdout")' && exec "$0" "$@"`, process.execPath, FIXTURE, how, '2000'],
+      { ...MODES['js/node'], TEST_ID: id, STDERR_HELLO: 'starting' },
+      { stallMs: 300 },
+    );
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(fallbackMessages(r.stderr, id)).toEqual(expected(2000));
+  }, 60_000);
+});
+
+describeWith(JOURNALD_NEEDS, 'js/node at process.exit(): the entries it announces on stderr are all there, with a slow reader', () => {
+  let j: Journald;
+  beforeAll(async () => {
+    j = await Journald.start({ dgramQlen: 10 });
+  });
+  afterAll(() => j?.stop());
+
+  it(`${N} entries logged, then process.exit() before the stream socket connects: every entry in the journal or on stderr, exactly as many on stderr as announced`, async () => {
+    const id = `node-exit-slow-${process.pid}`;
+    const r = await slowStderr([...j.wrap, process.execPath, FIXTURE, 'logger-exit', String(N)], { ...MODES['js/node'], TEST_ID: id, STDERR_HELLO: 'starting' });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const announced = Number(/libsystemd: (\d+) journal entries had not reached journald's stream socket at exit; here they are on stderr:/.exec(r.stderr)?.[1]);
+    const onStderr = fallbackMessages(r.stderr, id);
+    expect(announced).toBeGreaterThan(0);
+    expect(onStderr.length).toBe(announced);
+    const stored = await j.messages(`SYSLOG_IDENTIFIER=${id}`);
+    expect([...stored, ...onStderr].sort()).toEqual(expected(N).sort());
+  }, 180_000);
+
+  it.each(nativeModes)('%s: the report of entries lost at exit reaches a full, slow stderr pipe', async (mode) => {
+    const id = `lost-report-${mode.replace('/', '-')}-${process.pid}`;
+    j.pause();
+    let r;
+    try {
+      // 4 MB on stderr first: the pipe is full (nothing is read for 1.5 s) when the exit drain
+      // gives up after 1 s and writes its report.
+      r = await slowStderr(
+        [...j.wrap, process.execPath, RUN, `process.stderr.write('x'.repeat(4000000) + '\\n');
+          l.journal.configure({ exitTimeoutMs: 1000 });
+          for (let i = 0; i < 500; i++) l.journal.send({ MESSAGE: 'entry ' + i, SYSLOG_IDENTIFIER: '${id}' });
+          process.exit(0);`],
+        { ...MODES[mode] },
+      );
+    } finally {
+      j.resume();
+    }
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/libsystemd: \d+ journal entries were not delivered: journald accepted nothing for 1000 ms at exit/);
+  }, 60_000);
 });

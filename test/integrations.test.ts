@@ -38,7 +38,7 @@ describeWith(JOURNALD_NEEDS, 'pino and winston transports with a real journald',
       const failed = entries[7]!;
       expect(failed).toMatchObject({ ERROR_NAME: 'Error', ERROR_CODE: 'EOUTER' });
       expect(failed.STACK_TRACE).toMatch(/^Error: outer\n\s+at /);
-      expect(failed.STACK_TRACE).toMatch(/caused by: Error: inner cause/i);
+      expect(failed.STACK_TRACE).toMatch(/\nCaused by: Error: inner cause/);
     });
 
     it('custom levels through levelMap, and the transport as a main-thread destination', async () => {

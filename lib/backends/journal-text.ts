@@ -4,11 +4,12 @@
  * lines on stderr when there is no journal. Custom fields are appended to the text as
  * KEY=value, so nothing is lost without a trace. Also the stream socket for journal.stream().
  */
-import { existsSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { E, SystemdError } from '../errors';
 import { PRIORITY_LABELS } from '../protocol/levels';
 import { fdIsJournal, invocationShortName, prefixLines, STDOUT_SOCKET, streamHeader, unframe } from '../protocol/journal';
+import { writeAllSync } from '../protocol/write-all';
 import type { JournalSink, JournalStats } from './contract';
 import { longTimeout } from '../timers';
 
@@ -49,10 +50,15 @@ function readable(list: readonly [string, Buffer][]): { line: string; body: stri
   return { line: `${PRIORITY_LABELS[priority]} ${identifier}: ${text.replace(/\n/g, '\n  ')}\n`, body, priority, identifier };
 }
 
-/** A framed entry as a readable line on stderr (no journal at all: the loggers' last resort). */
+/**
+ * A framed entry as a readable line on stderr (no journal at all: the loggers' last resort),
+ * written whole and synchronously: process.stderr queues what a slow pipe does not take at once
+ * (and in a worker thread hands everything to the main thread), and a process.exit() right
+ * after would lose it.
+ */
 export function writeReadable(entry: Buffer): void {
   const list = unframe(entry);
-  if (list) process.stderr.write(readable(list).line);
+  if (list) writeAllSync(2, readable(list).line);
 }
 
 const NO_STATS: JournalStats = Object.freeze({ sent: 0, queued: 0, queuedBytes: 0, dropped: 0, viaMemfd: 0, blockedCalls: 0, blockedMs: 0 });
@@ -98,7 +104,9 @@ export class JournalTextSink implements JournalSink {
     if (!list) return -E.EINVAL;
     const { line, body, priority, identifier } = readable(list);
     if (fdIsJournal(2)) {
-      process.stderr.write(prefixLines(body, priority));
+      // Synchronously (as writeReadable): journald reads its streams at once, and an entry
+      // queued in process.stderr would be lost to a process.exit() right after.
+      writeAllSync(2, prefixLines(body, priority));
       return 1;
     }
     if (existsSync(STDOUT_SOCKET)) {
@@ -110,15 +118,18 @@ export class JournalTextSink implements JournalSink {
       this.unconfirmed.set(id, line);
       this.watchExit();
       s.ref();
-      s.write(prefixLines(body, priority), () => {
+      s.write(prefixLines(body, priority), (err) => {
         this.unconfirmed.delete(id);
+        // journald's socket refused or dropped the connection (ECONNREFUSED, EPIPE): the line
+        // goes to stderr as with no journal at all, never silently nowhere.
+        if (err) writeAllSync(2, line);
         if (--this.pending > 0) return;
         for (const x of this.sockets.values()) x.unref();
         for (const done of this.idle.splice(0)) done();
       });
       return 1;
     }
-    process.stderr.write(line);
+    writeAllSync(2, line);
     return 0;
   }
 
@@ -134,11 +145,9 @@ export class JournalTextSink implements JournalSink {
       if (this.unconfirmed.size === 0) return;
       const lines = [...this.unconfirmed.values()];
       this.unconfirmed.clear();
-      try {
-        writeSync(2, `libsystemd: ${lines.length} journal entries had not reached journald's stream socket at exit; here they are on stderr:\n${lines.join('')}`);
-      } catch {
-        // stderr is gone too: nothing left to write to
-      }
+      // Every byte, however slowly stderr's reader takes them (one writeSync to a non-blocking
+      // pipe writes what fits, ~64 KiB, and drops the rest).
+      writeAllSync(2, `libsystemd: ${lines.length} journal entries had not reached journald's stream socket at exit; here they are on stderr:\n${lines.join('')}`);
     });
   }
 

@@ -5,7 +5,25 @@
  */
 import { journal, sendList, sendLists } from './index';
 import { toPriority, type PriorityName } from '../protocol/levels';
-import type { FieldList } from './sanitize';
+import { safeString, type FieldList } from './sanitize';
+
+/**
+ * The entry for a record no rule could turn into fields (a Proxy that throws on every trap, a
+ * value whose every conversion throws): the line is still written, saying why, at its priority.
+ */
+export function unbuildable(err: unknown, priority: string, identifier: string): FieldList {
+  let why: string;
+  try {
+    why = err instanceof Error ? `${safeString(err.name)}: ${safeString(err.message)}` : safeString(err);
+  } catch {
+    why = 'unknown error';
+  }
+  return [
+    ['MESSAGE', `[a log record could not be converted to journal fields: ${why}]`],
+    ['PRIORITY', priority],
+    ['SYSLOG_IDENTIFIER', identifier],
+  ];
+}
 
 /** The loss counter of the pino or winston transport. */
 export function transportLosses(who: string): LossCounter {

@@ -39,7 +39,7 @@ function checkCount(count: number): void {
 }
 
 function valueBytes(name: string, v: JournalValue): Buffer {
-  const s = scalar(name, v);
+  const s = checked(name, v);
   if (typeof s === 'string') return Buffer.from(s);
   return Buffer.isBuffer(s) ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength);
 }
@@ -94,12 +94,22 @@ export class EntryWriter {
   private off = 0;
   private identified = false;
   count = 0;
+  /** Bytes of the largest value of the entry framed so far (journald's DATA_SIZE_MAX is per field). */
+  largest = 0;
 
   reset(): this {
     this.off = 0;
     this.identified = false;
     this.count = 0;
+    this.largest = 0;
     return this;
+  }
+
+  /** Drops what was framed after `offset` (an entry of a batch framed again). */
+  rewind(offset: number): void {
+    this.off = offset;
+    this.identified = false;
+    this.count = 0;
   }
 
   private ensure(n: number): void {
@@ -143,6 +153,7 @@ export class EntryWriter {
         }
         for (let i = 0; i < len; i++) buf[off + i] = value.charCodeAt(i);
         off += len;
+        if (len > this.largest) this.largest = len;
         buf[off++] = 10;
         this.off = off;
         return;
@@ -151,7 +162,9 @@ export class EntryWriter {
     if (value.indexOf('\n') === -1) {
       buf.set(eq, this.off);
       this.off += eq.length;
-      this.off += utf8Write(buf, value, this.off);
+      const n = utf8Write(buf, value, this.off);
+      this.off += n;
+      if (n > this.largest) this.largest = n;
     } else {
       buf.set(nl, this.off);
       this.off += nl.length;
@@ -160,6 +173,7 @@ export class EntryWriter {
       const n = utf8Write(buf, value, this.off);
       buf.writeBigUInt64LE(BigInt(n), lenAt);
       this.off += n;
+      if (n > this.largest) this.largest = n;
     }
     buf[this.off++] = 10;
   }
@@ -181,6 +195,7 @@ export class EntryWriter {
     }
     this.buf.set(value, this.off);
     this.off += value.length;
+    if (value.length > this.largest) this.largest = value.length;
     this.buf[this.off++] = 10;
   }
 
@@ -214,20 +229,52 @@ export class EntryWriter {
 }
 
 const shared = new EntryWriter();
+/** encodeFields calls in progress: a getter of the fields may itself call journal.send. */
+let encoding = 0;
 
-/** journal.send's fast path: validates `fields` (as fieldList does) while framing them. */
+/**
+ * journal.send's fast path: validates `fields` (as fieldList does) while framing them. Re-entrant:
+ * a getter or Proxy trap that sends an entry of its own while this one is being framed gets a
+ * writer of its own (the shared buffer holds the outer entry's half-written fields).
+ * Returns the framed entry (a view, valid until the next call) and its largest value's size.
+ */
 export function encodeFields(fields: JournalFields): Buffer {
   checkFields(fields);
-  const w = shared.reset();
-  for (const name of Object.keys(fields)) {
-    const v = fields[name];
-    if (v === undefined) continue;
-    if (!nameCache.has(name) && !validFieldName(name)) throw invalidName(name);
-    if (Array.isArray(v)) for (const item of v as readonly JournalValue[]) w.value(name, scalar(name, item));
-    else w.value(name, scalar(name, v as JournalValue));
+  const w = encoding === 0 ? shared.reset() : new EntryWriter();
+  encoding++;
+  try {
+    for (const name of Object.keys(fields)) {
+      const v = fields[name];
+      if (v === undefined) continue;
+      if (!nameCache.has(name) && !validFieldName(name)) throw invalidName(name);
+      if (Array.isArray(v)) for (const item of v as readonly JournalValue[]) w.value(name, checked(name, item));
+      else w.value(name, checked(name, v as JournalValue));
+    }
+    checkCount(w.count);
+    lastLargest = w.largest;
+    return w.finish();
+  } finally {
+    encoding--;
   }
-  checkCount(w.count);
-  return w.finish();
+}
+
+/** The largest value of the entry encodeFields returned last (journald's per-field limit). */
+export let lastLargest = 0;
+
+/** A value as scalar() gives it, PRIORITY checked as journald reads it (one digit 0-7). */
+function checked(name: string, v: JournalValue): string | Uint8Array {
+  const s = scalar(name, v);
+  if (name === 'PRIORITY') checkPriority(s);
+  return s;
+}
+
+/**
+ * journald stores any PRIORITY= as given, but reads only a single digit 0-7 (anything else makes
+ * the entry's priority unknown to `journalctl -p` and to every reader): refused, as print() does.
+ */
+function checkPriority(s: string | Uint8Array): void {
+  const ok = typeof s === 'string' ? s.length === 1 && s >= '0' && s <= '7' : s.length === 1 && s[0]! >= 0x30 && s[0]! <= 0x37;
+  if (!ok) throw invalidValue('field PRIORITY', `must be a syslog priority 0-7 (a number, or a single digit), received ${typeof s === 'string' ? JSON.stringify(s.slice(0, 40)) : `<Buffer of ${s.length} bytes>`}`);
 }
 
 /** One value as a string or bytes (validated as valueBytes does). */
