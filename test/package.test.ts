@@ -168,14 +168,18 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('npm install && npm start: the demo serves', async () => {
-    // Its own network namespace (port 8080 is the machine's); the demo is stopped by its pid.
+    // Its own network namespace (port 8080 is the machine's). `npm start` runs in a process
+    // group of its own (setsid), and the group is stopped: npm passes SIGTERM to its `sh -c`,
+    // which dies without passing it on, so killing npm alone would leave the demo serving.
     const script = [
       'set -e',
       'ip link set lo up',
-      'npm start > start.log 2>&1 & pid=$!',
+      'setsid npm start > start.log 2>&1 & pid=$!',
       'for i in $(seq 1 200); do curl -s -o /dev/null 127.0.0.1:8080/ && break; sleep 0.05; done',
       'curl -s 127.0.0.1:8080/',
-      'kill $pid; wait $pid || true',
+      'kill -TERM -$pid; wait $pid || true',
+      // nothing of the demo may be left: its pid file of sorts is the port
+      'for i in $(seq 1 100); do curl -s -o /dev/null 127.0.0.1:8080/ || exit 0; sleep 0.05; done; echo "the demo still serves" >&2; exit 1',
     ].join('\n');
     const r = await run('unshare', ['--net', '--', '/bin/sh', '-c', script], { cwd: clone, env: userEnv(), timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
