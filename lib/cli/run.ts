@@ -374,7 +374,7 @@ export class Supervisor {
       exports.push('LISTEN_PID');
     }
     if (this.notifyPath) env.NOTIFY_SOCKET = this.notifyPath;
-    // As systemd: a fresh invocation id per start; LISTEN_PIDFDID (systemd 258) is never passed on,
+    // As systemd: a fresh invocation id per start; LISTEN_PIDFDID (systemd 259) is never passed on,
     // since the child's pidfd id is not this process's to know: a stale one would hide the fds.
     env.INVOCATION_ID = randomBytes(16).toString('hex');
     if (this.credentialsDir) env.CREDENTIALS_DIRECTORY = this.credentialsDir;
