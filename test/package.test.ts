@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROOT, run } from './helpers/child';
-import { packInto, userEnv } from './helpers/pack';
+import { budget, packInto, userEnv } from './helpers/pack';
 import { describeWith } from './helpers/env';
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -33,7 +33,7 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     base = mkdtempSync(join(tmpdir(), 'libsystemd-pack-'));
     // As a maintainer packs it: prepack builds both prebuilds (in scratch copies of the sources).
     tarball = await packInto(base);
-  }, 400_000);
+  }, budget('pack'));
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('ships the prebuild, dist, types and the sources, and no build output or tests', async () => {
@@ -149,7 +149,7 @@ console.log(JSON.stringify({ kind: report.kind, start: LISTEN_FDS_START, fds: li
     writeFileSync(join(bad, 'main.ts'), `import { listenFds } from 'libsystemd';\nconst n: string = listenFds();\n`);
     const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: bad });
     expect(tsc.stdout).toContain("Type 'number[]' is not assignable to type 'string'");
-  });
+  }, budget('install', 'tsc', 'node', 'install', 'tsc', 'node', 'tsc'));
 });
 
 describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] }, 'a fresh clone, as a contributor gets it', () => {
@@ -164,7 +164,7 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
     expect(existsSync(join(clone, 'dist'))).toBe(false);
     const i = await npm(['install'], clone);
     expect(i.code, i.stderr).toBe(0);
-  }, 400_000);
+  }, budget('cloneInstall'));
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('npm install && npm start: the demo serves', async () => {
@@ -196,5 +196,5 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
     const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toEqual({ kind: 'libsystemd', transport: 'native', addonPath: join(dir, 'node_modules', 'libsystemd', 'prebuilds', 'linux-x64', 'libsystemd.node'), fds: [] });
-  });
+  }, budget('pack', 'install', 'node'));
 });
