@@ -271,7 +271,8 @@ export class Supervisor {
       if (broken === undefined) return;
       clearInterval(this.parentWatch);
       this.emit('parent-exit', { pid: broken.pid });
-      this.stop('SIGTERM');
+      // Already stopping (a terminal's Ctrl-C reached run and its wrapper alike): no second signal.
+      if (!this.stopping) this.stop('SIGTERM');
     }, PARENT_POLL_MS);
     this.parentWatch.unref();
   }
