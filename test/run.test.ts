@@ -269,10 +269,10 @@ describeWith({ linux: true, bins: ['npx'] }, 'libsystemd run ends its command ho
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
   /** `libsystemd run --json --notify -- sleep`, through npx or directly; the ids of each process. */
-  async function launch(via: 'npx' | 'node') {
+  async function launch(via: 'npx' | 'node', command: string[] = ['sleep', '1000']) {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('npm_') && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
-    const [file, args] = via === 'npx' ? ['npx', ['libsystemd', 'run', '--json', '--notify', '--', 'sleep', '1000']] : [process.execPath, [CLI, 'run', '--json', '--notify', '--', 'sleep', '1000']];
+    const [file, args] = via === 'npx' ? ['npx', ['libsystemd', 'run', '--json', '--notify', '--', ...command]] : [process.execPath, [CLI, 'run', '--json', '--notify', '--', ...command]];
     // Its own process group, as a shell gives a job: the group stands for the terminal's.
     const wrapper = spawn(file as string, args as string[], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     started.push(wrapper);
@@ -320,4 +320,18 @@ describeWith({ linux: true, bins: ['npx'] }, 'libsystemd run ends its command ho
     for (let i = 0; i < 100 && existsSync(p.notifyDir); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(p.notifyDir), `${p.notifyDir} is left behind`).toBe(false);
   });
+
+  it("a terminal's Ctrl-C reaches the command once (through run), and run exits 0", async () => {
+    const log = join(app, 'signals.log');
+    // Records each signal, and exits a moment after the first: a second one would be recorded.
+    const service = `const f = ${JSON.stringify(log)}; for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => { require('fs').appendFileSync(f, s + '\\n'); setTimeout(() => process.exit(0), 500); }); setInterval(() => {}, 1000); require('fs').writeFileSync(f, '')`;
+    const p = await launch('npx', [process.execPath, '-e', service]);
+    for (let i = 0; i < 200 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 20));
+    process.kill(-p.wrapper, 'SIGINT');
+    expect(await gone(p.service, 20_000), p.output()).toBe(true);
+    expect(await gone(p.supervisor, 20_000), p.output()).toBe(true);
+    expect(readFileSync(log, 'utf8')).toBe('SIGINT\n');
+    expect(p.output()).toMatch(/"event":"exit".*"signal":null/);
+  });
 });
+
