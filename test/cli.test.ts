@@ -265,6 +265,7 @@ describeWith({ linux: true }, 'the CLI refuses what it cannot do', () => {
     ['run -l localhost:8080', () => ['run', '-l', 'localhost:8080', '--', 'true'], 2, /"localhost" is not an IP address/],
     ['run --restart sometimes', () => ['run', '--restart', 'sometimes', '--', 'true'], 2, /--restart sometimes: no, on-failure or always/],
     ['run --ready-timeout soon', () => ['run', '--ready-timeout', 'soon', '--', 'true'], 2, /a time such as 500ms/],
+    ['run --stop-timeout soon', () => ['run', '--stop-timeout', 'soon', '--', 'true'], 2, /--stop-timeout soon: a time such as 500ms/],
     ['run --fdname count', () => ['run', '-l', '8080', '--fdname', 'a:b', '--', 'true'], 2, /--fdname has 2 names for 1 sockets/],
     ['run -l on a port in use', () => ['run', '-l', `127.0.0.1:${busyPort}`, '--', 'true'], 1, /^libsystemd run: listen: address already in use \(EADDRINUSE\): 127\.0\.0\.1:\d+$/],
   ];

@@ -269,10 +269,10 @@ describeWith({ linux: true, bins: ['npx'] }, 'libsystemd run ends its command ho
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
   /** `libsystemd run --json --notify -- sleep`, through npx or directly; the ids of each process. */
-  async function launch(via: 'npx' | 'node', command: string[] = ['sleep', '1000']) {
+  async function launch(via: 'npx' | 'node', command: string[] = ['sleep', '1000'], options: string[] = []) {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('npm_') && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
-    const [file, args] = via === 'npx' ? ['npx', ['libsystemd', 'run', '--json', '--notify', '--', ...command]] : [process.execPath, [CLI, 'run', '--json', '--notify', '--', ...command]];
+    const [file, args] = via === 'npx' ? ['npx', ['libsystemd', 'run', '--json', '--notify', ...options, '--', ...command]] : [process.execPath, [CLI, 'run', '--json', '--notify', ...options, '--', ...command]];
     // Its own process group, as a shell gives a job: the group stands for the terminal's.
     const wrapper = spawn(file as string, args as string[], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     started.push(wrapper);
@@ -332,6 +332,15 @@ describeWith({ linux: true, bins: ['npx'] }, 'libsystemd run ends its command ho
     expect(await gone(p.supervisor, 20_000), p.output()).toBe(true);
     expect(readFileSync(log, 'utf8')).toBe('SIGINT\n');
     expect(p.output()).toMatch(/"event":"exit".*"signal":null/);
+  });
+
+  it('a command that ignores SIGTERM is killed after --stop-timeout (as TimeoutStopSec=), also when the npx wrapper was killed', async () => {
+    const p = await launch('npx', ['sh', '-c', 'trap "" TERM INT HUP; while :; do sleep 0.2; done'], ['--stop-timeout', '1s']);
+    process.kill(p.wrapper, 'SIGTERM');
+    expect(await gone(p.service, 20_000), p.output()).toBe(true);
+    expect(await gone(p.supervisor, 20_000), p.output()).toBe(true);
+    expect(p.output()).toMatch(/"event":"parent-exit"/);
+    expect(p.output()).toMatch(/"event":"stop-timeout".*"signal":"SIGKILL"/);
   });
 });
 

@@ -38,6 +38,8 @@ export interface RunOptions {
   credentials: { name: string; file: string }[];
   /** --memory-pressure: a MEMORY_PRESSURE_WATCH socket; SIGUSR2 to `run` sends a pressure event. */
   memoryPressure: boolean;
+  /** --stop-timeout: how long a stopped command may take before SIGKILL (TimeoutStopSec=, 90 s). */
+  stopTimeoutMs: number;
 }
 
 export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
@@ -51,6 +53,8 @@ export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
   --lazy                 start COMMAND on the first connection or datagram, like a .socket unit
   --notify               a private NOTIFY_SOCKET; shows READY, STATUS, WATCHDOG, FDSTORE… as they come
   --ready-timeout TIME   fail when READY=1 has not come (like TimeoutStartSec=)
+  --stop-timeout TIME    SIGKILL a stopped command that has not exited after TIME (like
+                         TimeoutStopSec=; default 90s)
   --watchdog TIME        WATCHDOG_USEC; SIGABRT when the pings stop (like WatchdogSec=)
   --restart POLICY       no, on-failure or always; stored fds (FDSTORE=1) are handed back
   --reload-signal SIG    a SIGHUP to run is forwarded as SIG (what the service's onReload() waits
@@ -100,7 +104,7 @@ export function parseTime(v: string, flag: string): number {
 export function parseRunArgs(argv: readonly string[]): RunOptions {
   const listen: string[] = [];
   const fdnames: string[] = [];
-  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [], credentials: [], memoryPressure: false };
+  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [], credentials: [], memoryPressure: false, stopTimeoutMs: 90_000 };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`${flag} needs a value`);
@@ -121,6 +125,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
       case '--lazy': o.lazy = true; break;
       case '--notify': o.notify = true; break;
       case '--ready-timeout': o.readyTimeoutMs = parseTime(value(i++, a), a); break;
+      case '--stop-timeout': o.stopTimeoutMs = parseTime(value(i++, a), a); break;
       case '--watchdog': o.watchdogMs = parseTime(value(i++, a), a); break;
       case '--restart': {
         const v = value(i++, a);
@@ -191,6 +196,7 @@ export class Supervisor {
   private reaper: ChildProcess | undefined;
   private readonly groups = new Set<number>();
   private parentWatch: NodeJS.Timeout | undefined;
+  private stopTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RunOptions) {
     this.n = new RunSockets();
@@ -253,8 +259,18 @@ export class Supervisor {
   /** Stops the command (its whole process group) with `sig`, or finishes when none runs. */
   private stop(sig: NodeJS.Signals): void {
     this.stopping = true;
-    if (running(this.child)) killGroup(this.child!.pid!, sig);
-    else this.finish(0);
+    if (!running(this.child)) return this.finish(0);
+    const child = this.child!;
+    killGroup(child.pid!, sig);
+    // As TimeoutStopSec=: a command that does not end is killed (once; the timer keeps no one alive).
+    if (this.stopTimer) return;
+    this.stopTimer = setTimeout(() => {
+      if (!running(child)) return;
+      this.result = 'timeout';
+      this.emit('stop-timeout', { pid: child.pid, signal: 'SIGKILL' });
+      killGroup(child.pid!, 'SIGKILL');
+    }, this.o.stopTimeoutMs);
+    this.stopTimer.unref();
   }
 
   /**
@@ -528,6 +544,7 @@ export class Supervisor {
 
   private finish(code: number): void {
     if (this.parentWatch) clearInterval(this.parentWatch);
+    if (this.stopTimer) clearTimeout(this.stopTimer);
     // Commands still running (--accept's connections): stopped; the watcher, at the end of its
     // input, makes sure they are gone (SIGKILL after 5 s).
     for (const pid of this.groups) killGroup(pid, 'SIGTERM');
