@@ -4,22 +4,32 @@
  * (start a command as systemd would), `unit` (.service and .socket units for a Node
  * application) and `logs` (read and follow the journal).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctor, formatChecks } from './cli/doctor';
 import { logs, LOGS_USAGE, parseLogsArgs } from './cli/logs';
 import { parseRunArgs, RUN_USAGE, Supervisor } from './cli/run';
 import { generateUnits, parseUnitArgs, UNIT_USAGE } from './cli/unit';
 
-const DOCTOR_USAGE = `libsystemd doctor [--json]
+const DOCTOR_USAGE = `libsystemd doctor [--json] [--verbose]
   --json                 the checks as JSON (exit 1 when one FAILs)
+  --verbose              list every sd_* function resolved, not only their count
   --help                 this text`;
 
-const USAGE = `usage: ${DOCTOR_USAGE.split('\n')[0]}
-       ${RUN_USAGE.split('\n')[0]}
-       ${UNIT_USAGE.split('\n')[0]}
-       ${LOGS_USAGE.split('\n')[0]}
-       libsystemd COMMAND --help   the options of one command`;
+const USAGE = `usage: libsystemd COMMAND [options]
+
+  doctor   what this process sees of systemd (backend, sockets, notify, journal), with advice
+  run      run a command as systemd would: sockets, NOTIFY_SOCKET, watchdog, restarts
+  unit     write .service and .socket units for a Node application
+  logs     read and follow the journal, as journalctl does
+
+  libsystemd COMMAND --help   the options of one command
+  libsystemd --version        the version of this package (also -V, -v)`;
+
+function version(): string {
+  // dist/cli.js, next to the package's package.json
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** A mistake in the command line: one line on stderr, exit 2. */
 class UsageError extends Error {}
@@ -37,12 +47,12 @@ async function main(argv: string[]): Promise<number> {
   const help = rest.includes('--help') || rest.includes('-h');
   if (cmd === 'doctor') {
     if (help) return say(DOCTOR_USAGE);
-    const bad = rest.find((a) => a !== '--json');
+    const bad = rest.find((a) => a !== '--json' && a !== '--verbose');
     if (bad !== undefined) return fail('doctor', new UsageError(`unknown option ${bad}`));
     const checks = await doctor();
     const failed = checks.some((c) => c.status === 'FAIL');
     if (rest.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
-    else process.stdout.write(`${formatChecks(checks)}\n`);
+    else process.stdout.write(`${formatChecks(checks, { verbose: rest.includes('--verbose') })}\n`);
     return failed ? 1 : 0;
   }
   if (cmd === 'run') {
@@ -107,7 +117,8 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return say(USAGE);
-  process.stderr.write(`libsystemd: unknown command ${JSON.stringify(cmd)} (libsystemd --help)\n`);
+  if (cmd === '--version' || cmd === '-V' || cmd === '-v') return say(version());
+  process.stderr.write(`libsystemd: unknown ${cmd.startsWith('-') ? `option ${cmd}` : `command ${JSON.stringify(cmd)}`} (libsystemd --help)\n`);
   return 2;
 }
 

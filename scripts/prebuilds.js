@@ -42,7 +42,10 @@ function build(name) {
     for (const f of ['package.json', 'binding.gyp', 'src']) cpSync(join(root, f), join(work, f), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
     const dir = nodedir();
-    const env = { ...process.env, ...t.env, ...(dir ? { npm_config_nodedir: dir } : {}) };
+    // prebuildify keeps node-gyp's files in $TMPDIR/prebuildify, which nothing removes: its
+    // TMPDIR is the scratch copy's own, removed below.
+    mkdirSync(join(work, 'tmp'));
+    const env = { ...process.env, ...t.env, TMPDIR: join(work, 'tmp'), ...(dir ? { npm_config_nodedir: dir } : {}) };
     const args = [require.resolve('prebuildify/bin.js', { paths: [root] }), '--napi', '--strip', '--target', '20.0.0', '--arch', t.arch];
     if (t.env.PREBUILD_STRIP_BIN) args.push('--strip-bin', t.env.PREBUILD_STRIP_BIN);
     const r = spawnSync(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });

@@ -91,7 +91,7 @@ describeWith({ linux: true }, 'parity: js reproduces libsystemd on generated env
 
   // Differences between systemd versions, measured in the systemd matrix (247, 252, 257, 262):
   // the js backend reads as the newest does; the libsystemd backend answers as the loaded one.
-  it('LISTEN_PIDFDID (systemd 258) and NOTIFY_SOCKET of no known family: js as the newest libsystemd, libsystemd as itself', () => {
+  it('LISTEN_PIDFDID (systemd 259) and NOTIFY_SOCKET of no known family: js as the newest libsystemd, libsystemd as itself', () => {
     const version = installedSystemd();
     const own = binding.pidfd_self_id();
     const pid = String(process.pid);
@@ -123,8 +123,8 @@ describeWith({ linux: true }, 'parity: js reproduces libsystemd on generated env
     expect(got(js)).toEqual(newest);
     const lib = got(ref);
     console.log(`systemd ${version}: libsystemd backend ${JSON.stringify(lib)}`);
-    // Before 258 the id is ignored (the fds are taken whatever it says).
-    if (version >= 258) expect(lib).toMatchObject({ none: 1, mine: 1, other: 0, empty: -E.EINVAL, bad: -E.EINVAL, big: -E.ERANGE });
+    // Before 259 the id is ignored (the fds are taken whatever it says).
+    if (version >= 259) expect(lib).toMatchObject({ none: 1, mine: 1, other: 0, empty: -E.EINVAL, bad: -E.EINVAL, big: -E.ERANGE });
     else expect(lib).toMatchObject({ none: 1, mine: 1, other: 1, empty: 1, bad: 1, big: 1 });
     // 247 and 252 refuse an address of no known family with EINVAL, 257 and later with EPROTO;
     // vsock: 247 and 252 refuse it (EINVAL), 257 and later try it (no vsock here: an errno).

@@ -234,6 +234,8 @@ describeWith({ linux: true }, 'the CLI refuses what it cannot do', () => {
 
   const cases: [string, () => string[], number, RegExp][] = [
     ['no command', () => ['bogus'], 2, /^libsystemd: unknown command "bogus" \(libsystemd --help\)$/],
+    ['an unknown top-level option', () => ['--bogus'], 2, /^libsystemd: unknown option --bogus \(libsystemd --help\)$/],
+    ['doctor --verbose --bogus', () => ['doctor', '--verbose', '--bogus'], 2, /^libsystemd doctor: unknown option --bogus/],
     ['doctor --bogus', () => ['doctor', '--bogus'], 2, /^libsystemd doctor: unknown option --bogus/],
     ['unit without --exec', () => ['unit'], 2, /--exec FILE is required/],
     ['unit --exec without a value', () => ['unit', '--exec'], 2, /--exec needs a value/],
@@ -263,6 +265,7 @@ describeWith({ linux: true }, 'the CLI refuses what it cannot do', () => {
     ['run -l localhost:8080', () => ['run', '-l', 'localhost:8080', '--', 'true'], 2, /"localhost" is not an IP address/],
     ['run --restart sometimes', () => ['run', '--restart', 'sometimes', '--', 'true'], 2, /--restart sometimes: no, on-failure or always/],
     ['run --ready-timeout soon', () => ['run', '--ready-timeout', 'soon', '--', 'true'], 2, /a time such as 500ms/],
+    ['run --stop-timeout soon', () => ['run', '--stop-timeout', 'soon', '--', 'true'], 2, /--stop-timeout soon: a time such as 500ms/],
     ['run --fdname count', () => ['run', '-l', '8080', '--fdname', 'a:b', '--', 'true'], 2, /--fdname has 2 names for 1 sockets/],
     ['run -l on a port in use', () => ['run', '-l', `127.0.0.1:${busyPort}`, '--', 'true'], 1, /^libsystemd run: listen: address already in use \(EADDRINUSE\): 127\.0\.0\.1:\d+$/],
   ];
@@ -281,8 +284,53 @@ describeWith({ linux: true }, 'the CLI refuses what it cannot do', () => {
     for (const cmd of [[], ['--help'], ['doctor', '--help'], ['run', '--help'], ['unit', '--help']]) {
       const r = await run(process.execPath, [CLI, ...cmd]);
       expect(r.code, cmd.join(' ')).toBe(0);
-      expect(r.stdout).toMatch(/libsystemd (doctor|run|unit)/);
+      expect(r.stdout).toMatch(/libsystemd (COMMAND|doctor|run|unit)/);
     }
     expect((await run(process.execPath, [CLI, 'unit', '--help'])).stdout).toContain('--listen [NAME=]ADDR');
+  });
+
+  it.each(['--version', '-V', '-v'])('%s prints the version of the package and exits 0', async (flag) => {
+    const r = await run(process.execPath, [CLI, flag]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('the usage says in one line what each command does', async () => {
+    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+      const r = await run(process.execPath, [CLI, ...args]);
+      expect(r.code).toBe(0);
+      for (const cmd of ['doctor', 'run', 'unit', 'logs']) {
+        const line = r.stdout.split('\n').find((l) => new RegExp(`^  ${cmd} +\\S`).test(l));
+        expect(line, `${cmd} in\n${r.stdout}`).toBeDefined();
+        // a description, not just the name: several words, and a line a terminal shows whole
+        expect(line!.trim().split(/\s+/).length, line).toBeGreaterThan(5);
+        expect(line!.length, line).toBeLessThanOrEqual(100);
+      }
+      expect(r.stdout).toContain('libsystemd COMMAND --help');
+      expect(r.stdout).toContain('--version');
+    }
+  });
+
+  it('doctor shows the sd_* functions as a count by area; --verbose lists them grouped, in lines a terminal shows whole', async () => {
+    const json = await run(process.execPath, [CLI, 'doctor', '--json']);
+    const check = (JSON.parse(json.stdout) as { checks: (Check & { list?: string[] })[] }).checks.find((c) => c.name === 'sd_* calls')!;
+    const all = check.list!;
+    expect(all.length).toBeGreaterThan(40);
+    const plain = await run(process.execPath, [CLI, 'doctor']);
+    const lines = plain.stdout.split('\n');
+    const at = lines.findIndex((l) => l.includes('sd_* calls'));
+    expect(lines[at]).toContain(`${all.length} functions`);
+    expect(lines[at + 1]).toMatch(/activation \d+, .*journal reading \d+/);
+    for (const l of lines.slice(at, at + 2)) expect(l.length, l).toBeLessThanOrEqual(100);
+    expect(plain.stdout).not.toContain('sd_journal_seek_cursor');
+    const verbose = await run(process.execPath, [CLI, 'doctor', '--verbose']);
+    expect(verbose.code).toBe(plain.code);
+    const shown = verbose.stdout.split('\n');
+    const start = shown.findIndex((l) => l.includes('sd_* calls'));
+    const listed = shown.slice(start + 1).filter((l) => /^\s+\S.*: sd_|^\s+sd_/.test(l));
+    expect(listed.length).toBeGreaterThan(3);
+    for (const l of listed) expect(l.length, l).toBeLessThanOrEqual(100);
+    expect(listed.join(' ').match(/\bsd_\w+/g)!.sort()).toEqual([...all].sort());
   });
 });

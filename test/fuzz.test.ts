@@ -210,7 +210,7 @@ describeWith({ linux: true }, 'fuzz: environments, both backends', () => {
     if (call === 'notify' && version < 252 && ns?.[0] === '/' && Buffer.byteLength(ns) > 107 && rc === -E.EINVAL) return -E.ENAMETOOLONG;
     return rc;
   };
-  const hasPidfdId = version >= 258;
+  const hasPidfdId = version >= 259;
   const apply = (vars: Record<string, string | undefined>) => {
     for (const v of VARS) {
       if (vars[v] === undefined) delete process.env[v];
@@ -223,7 +223,7 @@ describeWith({ linux: true }, 'fuzz: environments, both backends', () => {
     fc.assert(
       fc.property(fc.record({ LISTEN_PID: fc.oneof(maybe, fc.constant(String(process.pid))), LISTEN_PIDFDID: fc.option(pidfdIds, { nil: undefined }), LISTEN_FDS: maybe, LISTEN_FDNAMES: maybe, WATCHDOG_USEC: maybe, WATCHDOG_PID: maybe, NOTIFY_SOCKET: maybe }), fc.boolean(), (vars, unset) => {
         if (versionQuirk(version, vars)) return;
-        // Before 258 libsystemd ignores LISTEN_PIDFDID: the listen calls are compared without it there.
+        // Before 259 libsystemd ignores LISTEN_PIDFDID: the listen calls are compared without it there.
         const listenVars = hasPidfdId ? vars : { ...vars, LISTEN_PIDFDID: undefined };
         // LISTEN_FDS values that name more fds than are open only set FD_CLOEXEC on them, as libsystemd does.
         const ops = { listenFds: (b: typeof ref) => b.listenFds(), listenFdsWithNames: (b: typeof ref) => b.listenFdsWithNames(), watchdogEnabled: (b: typeof ref) => b.watchdogEnabled(unset) };

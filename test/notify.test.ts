@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { FIXTURES, MODES, ROOT, run, runFixture, type Mode } from './helpers/child';
 import { describeWith, installedSystemd, missing } from './helpers/env';
+import { load } from './helpers/addon';
 import { NotifyReceiver } from './helpers/notify';
 
 const nativeModes: Mode[] = ['libsystemd', 'js/native'];
@@ -249,17 +250,32 @@ describeWith({ linux: true }, 'notify', () => {
 
     describe('barrier', () => {
       it('resolves true once the receiver closed the fd, without blocking the event loop', async () => {
-        rx = NotifyReceiver.open();
+        // The receiver holds the barrier's fd for HOLD_MS: a barrier that blocked the event loop
+        // would stop it that long, while a busy machine's scheduling alone stops it far less
+        // (longest gaps measured on this 2-core machine with one core kept busy and other work
+        // running: 73, 89 and 511 ms). The bound, half the hold, leaves twice the worst of those.
+        const HOLD_MS = 2000;
+        rx = NotifyReceiver.open('path', true);
+        const receiver = rx;
+        const holder = (async () => {
+          const [m] = await receiver.wait(1, 30_000);
+          await new Promise((res) => setTimeout(res, HOLD_MS));
+          for (const fd of m?.fds ?? []) load.binding!.close(fd);
+          return m;
+        })();
         const r = await inChild(
           mode,
           `let last = Date.now(), maxGap = 0; const t = setInterval(() => { const now = Date.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 1);
-           const res = await settle(l.barrier(5000)); clearInterval(t); out({ res, maxGap, none: await settle((delete process.env.NOTIFY_SOCKET, l.barrier())) });`,
+           const t0 = Date.now(); const res = await settle(l.barrier(30000)); const waited = Date.now() - t0; clearInterval(t);
+           out({ res, waited, maxGap, none: await settle((delete process.env.NOTIFY_SOCKET, l.barrier())) });`,
           { NOTIFY_SOCKET: rx.address },
         );
+        const m = await holder;
         expect(r.json.res).toEqual({ ok: true });
         expect(r.json.none).toEqual({ ok: false });
-        expect(r.json.maxGap).toBeLessThan(50);
-        const [m] = rx.take();
+        // It resolved only once the fd was closed, and the loop kept turning meanwhile.
+        expect(r.json.waited).toBeGreaterThanOrEqual(HOLD_MS - 50);
+        expect(r.json.maxGap).toBeLessThan(HOLD_MS / 2);
         expect(m).toMatchObject({ text: 'BARRIER=1' });
         expect(m!.fds).toHaveLength(1);
       });

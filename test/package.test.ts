@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROOT, run } from './helpers/child';
-import { packInto, userEnv } from './helpers/pack';
+import { budget, packInto, userEnv } from './helpers/pack';
 import { describeWith } from './helpers/env';
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -33,7 +33,7 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     base = mkdtempSync(join(tmpdir(), 'libsystemd-pack-'));
     // As a maintainer packs it: prepack builds both prebuilds (in scratch copies of the sources).
     tarball = await packInto(base);
-  }, 400_000);
+  }, budget('pack'));
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('ships the prebuild, dist, types and the sources, and no build output or tests', async () => {
@@ -149,7 +149,7 @@ console.log(JSON.stringify({ kind: report.kind, start: LISTEN_FDS_START, fds: li
     writeFileSync(join(bad, 'main.ts'), `import { listenFds } from 'libsystemd';\nconst n: string = listenFds();\n`);
     const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: bad });
     expect(tsc.stdout).toContain("Type 'number[]' is not assignable to type 'string'");
-  });
+  }, budget('install', 'tsc', 'node', 'install', 'tsc', 'node', 'tsc'));
 });
 
 describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] }, 'a fresh clone, as a contributor gets it', () => {
@@ -164,18 +164,22 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
     expect(existsSync(join(clone, 'dist'))).toBe(false);
     const i = await npm(['install'], clone);
     expect(i.code, i.stderr).toBe(0);
-  }, 400_000);
+  }, budget('cloneInstall'));
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('npm install && npm start: the demo serves', async () => {
-    // Its own network namespace (port 8080 is the machine's); the demo is stopped by its pid.
+    // Its own network namespace (port 8080 is the machine's). `npm start` runs in a process
+    // group of its own (setsid), and the group is stopped: npm passes SIGTERM to its `sh -c`,
+    // which dies without passing it on, so killing npm alone would leave the demo serving.
     const script = [
       'set -e',
       'ip link set lo up',
-      'npm start > start.log 2>&1 & pid=$!',
+      'setsid npm start > start.log 2>&1 & pid=$!',
       'for i in $(seq 1 200); do curl -s -o /dev/null 127.0.0.1:8080/ && break; sleep 0.05; done',
       'curl -s 127.0.0.1:8080/',
-      'kill $pid; wait $pid || true',
+      'kill -TERM -$pid; wait $pid || true',
+      // nothing of the demo may be left: its pid file of sorts is the port
+      'for i in $(seq 1 100); do curl -s -o /dev/null 127.0.0.1:8080/ || exit 0; sleep 0.05; done; echo "the demo still serves" >&2; exit 1',
     ].join('\n');
     const r = await run('unshare', ['--net', '--', '/bin/sh', '-c', script], { cwd: clone, env: userEnv(), timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
@@ -192,5 +196,5 @@ describeWith({ linux: true, root: true, bins: ['git', 'npm', 'curl', 'unshare'] 
     const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toEqual({ kind: 'libsystemd', transport: 'native', addonPath: join(dir, 'node_modules', 'libsystemd', 'prebuilds', 'linux-x64', 'libsystemd.node'), fds: [] });
-  });
+  }, budget('pack', 'install', 'node'));
 });

@@ -6,14 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ROOT, run } from './helpers/child';
 import { describeWith } from './helpers/env';
+import { project } from './helpers/readme';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 type Event = { t: number; event: string; [k: string]: any };
@@ -27,7 +28,8 @@ class Run {
   constructor(args: string[], env: Record<string, string> = {}) {
     const e: NodeJS.ProcessEnv = { ...process.env, ...env };
     delete e.NODE_OPTIONS;
-    this.child = spawn(process.execPath, [CLI, 'run', '--json', ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: whatever happens, the test ends all of it (stop()).
+    this.child = spawn(process.execPath, [CLI, 'run', '--json', ...args], { env: e, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -60,10 +62,18 @@ class Run {
   /** SIGTERM (forwarded to the command), then the supervisor's exit code; SIGKILL after 10 s. */
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => killGroup(this.child.pid!), 10_000);
     const code = await this.exit;
     clearTimeout(timer);
     return code;
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone
   }
 }
 
@@ -205,3 +215,132 @@ describeWith({ linux: true }, 'libsystemd run', () => {
     expect(r.events.map((e) => e.event)).toContain('stopping');
   });
 });
+
+/** Whether `pid` is a live process (a zombie, dead but not yet reaped, is not). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+async function gone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/**
+ * Every way `libsystemd run` can be ended: a signal to the supervisor itself, to the `npx`
+ * wrapper in front of it only (as a test harness or a script's `kill $!` does: npm passes SIGTERM
+ * to its `sh -c`, which dies without passing it on; it dies of SIGHUP and SIGKILL and leaves its
+ * `sh -c` orphaned; a SIGINT to npm alone it ignores, waiting for its child), to the wrapper's whole process group
+ * (a terminal's Ctrl-C or hangup), and SIGKILL of either. The service and the supervisor's
+ * notify directory must not outlive it.
+ */
+describeWith({ linux: true, bins: ['npx'] }, 'libsystemd run ends its command however it is ended', () => {
+  let app: string;
+  const started: ChildProcess[] = [];
+  const services: number[] = [];
+  beforeAll(() => {
+    app = project(mkdtempSync(join(tmpdir(), 'libsystemd-run-ends-')));
+  });
+  afterEach(() => {
+    // Whatever the test found, nothing it started outlives it.
+    for (const c of started.splice(0)) {
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (const pid of services.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  /** `libsystemd run --json --notify -- sleep`, through npx or directly; the ids of each process. */
+  async function launch(via: 'npx' | 'node', command: string[] = ['sleep', '1000'], options: string[] = []) {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('npm_') && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
+    const [file, args] = via === 'npx' ? ['npx', ['libsystemd', 'run', '--json', '--notify', ...options, '--', ...command]] : [process.execPath, [CLI, 'run', '--json', '--notify', ...options, '--', ...command]];
+    // Its own process group, as a shell gives a job: the group stands for the terminal's.
+    const wrapper = spawn(file as string, args as string[], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(wrapper);
+    const events: Event[] = [];
+    let out = '';
+    wrapper.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      for (const l of d.split('\n')) if (l.startsWith('{')) events.push(JSON.parse(l) as Event);
+    });
+    wrapper.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const deadline = Date.now() + 30_000;
+    while (!events.some((e) => e.event === 'start')) {
+      if (Date.now() > deadline || wrapper.exitCode !== null) throw new Error(`no start event: ${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const service = events.find((e) => e.event === 'start')!.pid as number;
+    services.push(service);
+    const supervisor = parentOf(service);
+    const notifyDir = dirname(events.find((e) => e.event === 'notify-socket')!.path as string);
+    return { wrapper: wrapper.pid!, supervisor, service, notifyDir, output: () => out };
+  }
+
+  it.each([
+    ['the supervisor', 'SIGTERM', 'node'],
+    ['the supervisor', 'SIGINT', 'node'],
+    ['the supervisor', 'SIGHUP', 'node'],
+    ['the supervisor', 'SIGKILL', 'node'],
+    ['the supervisor under npx', 'SIGKILL', 'npx'],
+    ['the npx wrapper only', 'SIGTERM', 'npx'],
+    ['the npx wrapper only', 'SIGHUP', 'npx'],
+    ['the npx wrapper only', 'SIGKILL', 'npx'],
+    ["the npx wrapper's process group (Ctrl-C)", 'SIGINT', 'npx'],
+    ["the npx wrapper's process group (hangup)", 'SIGHUP', 'npx'],
+    ["the npx wrapper's process group", 'SIGTERM', 'npx'],
+    ["the npx wrapper's process group", 'SIGKILL', 'npx'],
+  ] as const)('%s, %s: the service and the notify directory go too', async (whom, sig, via) => {
+    const p = await launch(via);
+    if (via === 'npx') expect(p.supervisor, 'npx runs the supervisor under a wrapper').not.toBe(p.wrapper);
+    const target = whom.startsWith('the supervisor') ? p.supervisor : whom.includes('group') ? -p.wrapper : p.wrapper;
+    process.kill(target, sig);
+    // Bounds from what they wait for, not speed: the supervisor notices a dead parent within a
+    // second, and a service that ignores SIGTERM is killed 5 s after the supervisor itself died.
+    expect(await gone(p.service, 20_000), `the service ${p.service} still runs\n${p.output()}`).toBe(true);
+    expect(await gone(p.supervisor, 20_000), `the supervisor ${p.supervisor} still runs\n${p.output()}`).toBe(true);
+    for (let i = 0; i < 100 && existsSync(p.notifyDir); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(p.notifyDir), `${p.notifyDir} is left behind`).toBe(false);
+  });
+
+  it("a terminal's Ctrl-C reaches the command once (through run), and run exits 0", async () => {
+    const log = join(app, 'signals.log');
+    // Records each signal, and exits a moment after the first: a second one would be recorded.
+    const service = `const f = ${JSON.stringify(log)}; for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => { require('fs').appendFileSync(f, s + '\\n'); setTimeout(() => process.exit(0), 500); }); setInterval(() => {}, 1000); require('fs').writeFileSync(f, '')`;
+    const p = await launch('npx', [process.execPath, '-e', service]);
+    for (let i = 0; i < 200 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 20));
+    process.kill(-p.wrapper, 'SIGINT');
+    expect(await gone(p.service, 20_000), p.output()).toBe(true);
+    expect(await gone(p.supervisor, 20_000), p.output()).toBe(true);
+    expect(readFileSync(log, 'utf8')).toBe('SIGINT\n');
+    expect(p.output()).toMatch(/"event":"exit".*"signal":null/);
+  });
+
+  it('a command that ignores SIGTERM is killed after --stop-timeout (as TimeoutStopSec=), also when the npx wrapper was killed', async () => {
+    const p = await launch('npx', ['sh', '-c', 'trap "" TERM INT HUP; while :; do sleep 0.2; done'], ['--stop-timeout', '1s']);
+    process.kill(p.wrapper, 'SIGTERM');
+    expect(await gone(p.service, 20_000), p.output()).toBe(true);
+    expect(await gone(p.supervisor, 20_000), p.output()).toBe(true);
+    expect(p.output()).toMatch(/"event":"parent-exit"/);
+    expect(p.output()).toMatch(/"event":"stop-timeout".*"signal":"SIGKILL"/);
+  });
+});
+

@@ -22,6 +22,8 @@ export interface Check {
   readonly status: Status;
   readonly detail: string;
   readonly advice?: string;
+  /** The items a detail counts (the sd_* functions): in --json always, in the text with --verbose. */
+  readonly list?: readonly string[];
 }
 
 function errorText(err: unknown): string {
@@ -236,7 +238,9 @@ export async function doctor(): Promise<Check[]> {
   const symbols = capabilities().symbols;
   return [
     backendCheck(),
-    { name: 'sd_* calls', status: 'INFO', detail: symbols.length ? symbols.join(' ') : 'none (the js backend implements the protocols itself)' },
+    symbols.length
+      ? { name: 'sd_* calls', status: 'INFO', detail: `${symbols.length} functions resolved from libsystemd.so.0`, list: [...symbols] }
+      : { name: 'sd_* calls', status: 'INFO', detail: 'none (the js backend implements the protocols itself)' },
     systemdCheck(),
     notifyCheck(),
     listenCheck(),
@@ -248,12 +252,55 @@ export async function doctor(): Promise<Check[]> {
   ];
 }
 
-export function formatChecks(checks: readonly Check[]): string {
+/** The sd_* functions by what they are for, in the order they resolved. */
+export function symbolGroups(symbols: readonly string[]): [string, string[]][] {
+  const area = (s: string): string =>
+    /^sd_(listen_fds|is_)/.test(s) ? 'activation'
+      : /^sd_(pid_)?notify|^sd_watchdog|^sd_booted/.test(s) ? 'notify'
+        : /^sd_journal_(sendv|send|print|stream_fd)/.test(s) ? 'journal writing'
+          : s.startsWith('sd_journal_') ? 'journal reading'
+            : s.startsWith('sd_id128_') ? 'ids'
+              : s.startsWith('sd_pid_get_') ? 'units'
+                : 'other';
+  const groups = new Map<string, string[]>();
+  for (const s of symbols) {
+    const a = area(s);
+    groups.set(a, [...(groups.get(a) ?? []), s]);
+  }
+  return [...groups];
+}
+
+/** `words` joined by spaces in lines of at most `width` characters, each after `indent`. */
+function wrap(words: readonly string[], indent: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && indent.length + line.length + 1 + w.length > width) {
+      lines.push(indent + line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(indent + line);
+  return lines;
+}
+
+export function formatChecks(checks: readonly Check[], options: { verbose?: boolean } = {}): string {
   const width = Math.max(...checks.map((c) => c.name.length));
   const lines = [`libsystemd doctor (pid ${process.pid}, Node ${process.version})`, ''];
+  const pad = `  ${' '.repeat(4)}  ${' '.repeat(width)}  `;
   for (const c of checks) {
     lines.push(`  ${c.status.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
-    if (c.advice) lines.push(`  ${' '.repeat(4)}  ${' '.repeat(width)}  → ${c.advice}`);
+    if (c.list && options.verbose) {
+      for (const [area, names] of symbolGroups(c.list)) {
+        lines.push(`${pad}${area}:`);
+        lines.push(...wrap(names, `${pad}  `, 100));
+      }
+    } else if (c.list) {
+      // "area n" items are never split over two lines
+      const counts = symbolGroups(c.list).map(([area, names], i, all) => `${area} ${names.length}${i < all.length - 1 ? ',' : ''}`);
+      lines.push(...wrap([...counts, '(--verbose lists them)'], pad, 100));
+    }
+    if (c.advice) lines.push(`${pad}→ ${c.advice}`);
   }
   const broken = checks.filter((c) => c.status === 'FAIL').length;
   lines.push('', broken ? `${broken} problem(s) found.` : 'No problems found.');

@@ -4,6 +4,13 @@
  * LISTEN_PID equal to the child's pid), a private NOTIFY_SOCKET whose messages are shown as
  * they arrive, a watchdog that kills with SIGABRT when the pings stop, a start timeout, restarts
  * that hand stored fds (FDSTORE=1) back, and signals forwarded.
+ *
+ * It never leaves its command behind, however it ends: as systemd does, each command runs in a
+ * session (process group) of its own, and a stop signal goes to the whole group; SIGHUP (a closed
+ * terminal) stops it like SIGTERM; the end of the process that started `run` (a killed
+ * `npx`/`npm` wrapper, whose `sh -c` does not pass signals on) stops it too; and when `run`
+ * itself is killed with SIGKILL, a small watcher (REAPER) that holds the other end of a pipe
+ * sees it close, ends the groups (SIGTERM, SIGKILL 5 s later) and removes the temp directories.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +39,8 @@ export interface RunOptions {
   credentials: { name: string; file: string }[];
   /** --memory-pressure: a MEMORY_PRESSURE_WATCH socket; SIGUSR2 to `run` sends a pressure event. */
   memoryPressure: boolean;
+  /** --stop-timeout: how long a stopped command may take before SIGKILL (TimeoutStopSec=, 90 s). */
+  stopTimeoutMs: number;
 }
 
 export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
@@ -45,6 +54,8 @@ export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
   --lazy                 start COMMAND on the first connection or datagram, like a .socket unit
   --notify               a private NOTIFY_SOCKET; shows READY, STATUS, WATCHDOG, FDSTORE… as they come
   --ready-timeout TIME   fail when READY=1 has not come (like TimeoutStartSec=)
+  --stop-timeout TIME    SIGKILL a stopped command that has not exited after TIME (like
+                         TimeoutStopSec=; default 90s)
   --watchdog TIME        WATCHDOG_USEC; SIGABRT when the pings stop (like WatchdogSec=)
   --restart POLICY       no, on-failure or always; stored fds (FDSTORE=1) are handed back
   --reload-signal SIG    a SIGHUP to run is forwarded as SIG (what the service's onReload() waits
@@ -56,6 +67,33 @@ export const RUN_USAGE = `libsystemd run [options] -- COMMAND [ARGS...]
   --json                 one JSON event per line on stdout (the command's stdout goes to stderr)
   --help                 this text
 TIME: 500ms, 2s, 1min, or seconds.`;
+
+/**
+ * The watcher: `sh -c REAPER sh DIR...`, in a session of its own (no group signal reaches it),
+ * ignoring the signals a terminal sends. It reads `+ PID` / `- PID` lines (a command's process
+ * group started / ended) on stdin, which only `run` holds open; at end of input, `run` is gone:
+ * SIGTERM to each group still listed, the DIRs removed, SIGKILL to what remains after 5 s.
+ */
+const REAPER = `trap '' INT TERM HUP QUIT TSTP TTIN TTOU
+pids=
+while read -r op pid; do
+  case $op in
+    +) pids="$pids $pid" ;;
+    -) rest=; for p in $pids; do [ "$p" = "$pid" ] || rest="$rest $p"; done; pids=$rest ;;
+  esac
+done
+for p in $pids; do kill -TERM "-$p" 2>/dev/null; done
+for d in "$@"; do chmod -R u+rwx "$d" 2>/dev/null; rm -rf -- "$d"; done
+i=0
+while [ -n "$pids" ] && [ $i -lt 50 ]; do
+  rest=; for p in $pids; do kill -0 "-$p" 2>/dev/null && rest="$rest $p"; done; pids=$rest
+  [ -n "$pids" ] && sleep 0.1; i=$((i+1))
+done
+for p in $pids; do kill -KILL "-$p" 2>/dev/null; done
+`;
+
+/** How often `run` checks that the process that started it is still there (process.ppid). */
+const PARENT_POLL_MS = 250;
 
 export function parseTime(v: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|min)?$/.exec(v);
@@ -69,7 +107,7 @@ export function parseTime(v: string, flag: string): number {
 export function parseRunArgs(argv: readonly string[]): RunOptions {
   const listen: string[] = [];
   const fdnames: string[] = [];
-  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [], credentials: [], memoryPressure: false };
+  const o: RunOptions = { listen: [], accept: false, lazy: false, notify: false, restart: 'no', json: false, command: [], credentials: [], memoryPressure: false, stopTimeoutMs: 90_000 };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`${flag} needs a value`);
@@ -90,6 +128,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
       case '--lazy': o.lazy = true; break;
       case '--notify': o.notify = true; break;
       case '--ready-timeout': o.readyTimeoutMs = parseTime(value(i++, a), a); break;
+      case '--stop-timeout': o.stopTimeoutMs = parseTime(value(i++, a), a); break;
       case '--watchdog': o.watchdogMs = parseTime(value(i++, a), a); break;
       case '--restart': {
         const v = value(i++, a);
@@ -156,6 +195,11 @@ export class Supervisor {
   private result = 'success';
   private stopping = false;
   private done!: (code: number) => void;
+  /** The watcher's stdin, and the process groups (each command's pid) it knows about. */
+  private reaper: ChildProcess | undefined;
+  private readonly groups = new Set<number>();
+  private parentWatch: NodeJS.Timeout | undefined;
+  private stopTimer: LongTimer | undefined;
 
   constructor(private readonly o: RunOptions) {
     this.n = new RunSockets();
@@ -185,25 +229,90 @@ export class Supervisor {
     if (this.o.notify || this.o.watchdogMs !== undefined || this.o.reloadSignal) this.openNotifySocket();
     if (this.o.credentials.length) this.writeCredentials();
     if (this.o.memoryPressure) this.openMemoryPressure();
+    // Its stdout may be a pipe whose reader (an npx wrapper) is gone: the stop must still happen.
+    process.stdout.on('error', () => {});
+    this.startReaper();
     if (this.o.reloadSignal) {
       const sig = this.o.reloadSignal;
       process.on('SIGHUP', () => {
         this.emit('reload', { signal: sig });
-        if (this.child && this.child.exitCode === null) this.child.kill(sig);
+        if (running(this.child)) this.child!.kill(sig);
+      });
+    } else {
+      // A closed terminal: the command is stopped as systemctl stop would (SIGTERM), since a
+      // service may take SIGHUP for a reload and carry on.
+      process.on('SIGHUP', () => {
+        this.emit('signal', { signal: 'SIGHUP' });
+        this.stop('SIGTERM');
       });
     }
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
-        this.stopping = true;
         this.emit('signal', { signal: sig });
-        if (this.child && this.child.exitCode === null) this.child.kill(sig);
-        else this.finish(0);
+        this.stop(sig);
       });
     }
+    this.watchParent();
     if (this.o.accept) this.acceptLoop();
     else if (this.o.lazy && this.sockets.length) this.startOnTraffic();
     else this.start();
     return result;
+  }
+
+  /** Stops the command (its whole process group) with `sig`, or finishes when none runs. */
+  private stop(sig: NodeJS.Signals): void {
+    this.stopping = true;
+    if (!running(this.child)) return this.finish(0);
+    const child = this.child!;
+    killGroup(child.pid!, sig);
+    // As TimeoutStopSec=: a command that does not end is killed (once; the timer keeps no one alive).
+    if (this.stopTimer) return;
+    // Any length (--stop-timeout 30d): setTimeout alone fires 2 ** 31 ms at once.
+    this.stopTimer = longTimeout(this.o.stopTimeoutMs, () => {
+      if (!running(child)) return;
+      this.result = 'timeout';
+      this.emit('stop-timeout', { pid: child.pid, signal: 'SIGKILL' });
+      killGroup(child.pid!, 'SIGKILL');
+    });
+    this.stopTimer.unref();
+  }
+
+  /**
+   * The processes that started `run` are gone when the chain of its ancestors breaks: its own
+   * parent changes (a shell, or the `sh -c` of an npm/npx wrapper, ended) or an ancestor's does
+   * (the wrapper itself was killed, and its `sh -c` lives on, orphaned). `run` then stops as on
+   * SIGTERM. Started by PID 1 (or already orphaned, e.g. `setsid -f`), there is nothing to watch.
+   */
+  private watchParent(): void {
+    const chain = ancestors();
+    if (chain.length === 0) return;
+    this.parentWatch = setInterval(() => {
+      const broken = process.ppid !== chain[0]!.pid ? chain[0] : chain.find((a) => parentOf(a.pid) !== a.parent);
+      if (broken === undefined) return;
+      clearInterval(this.parentWatch);
+      this.emit('parent-exit', { pid: broken.pid });
+      // Already stopping (a terminal's Ctrl-C reached run and its wrapper alike): no second signal.
+      if (!this.stopping) this.stop('SIGTERM');
+    }, PARENT_POLL_MS);
+    this.parentWatch.unref();
+  }
+
+  private startReaper(): void {
+    const dirs = [this.notifyDir, this.credentialsDir].filter((d): d is string => d !== undefined);
+    const reaper = spawn('/bin/sh', ['-c', REAPER, 'sh', ...dirs], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    reaper.on('error', () => {});
+    reaper.stdin!.on('error', () => {});
+    reaper.unref();
+    (reaper.stdin as unknown as { unref(): void }).unref();
+    this.reaper = reaper;
+  }
+
+  /** A command started (as a session and process group of its own) or ended: the watcher is told. */
+  private track(pid: number | undefined, started: boolean): void {
+    if (pid === undefined) return;
+    if (started) this.groups.add(pid);
+    else this.groups.delete(pid);
+    this.reaper?.stdin!.write(`${started ? '+' : '-'} ${pid}\n`);
   }
 
   private openNotifySocket(): void {
@@ -267,7 +376,10 @@ export class Supervisor {
       const child = this.spawnChild([{ fd, name: 'connection' }], { REMOTE_ADDR: conn.remoteAddress ?? '', REMOTE_PORT: String(conn.remotePort ?? '') });
       this.emit('connection', { remote: `${conn.remoteAddress}:${conn.remotePort}`, pid: child.pid });
       conn.destroy(); // the child has its own copy of the connection
-      child.on('exit', (code, signal) => this.emit('exit', { pid: child.pid, code, signal }));
+      child.on('exit', (code, signal) => {
+        this.ended(child.pid);
+        this.emit('exit', { pid: child.pid, code, signal });
+      });
     });
     server.listen({ fd: this.sockets[0]!.fd });
     this.acceptServer = server;
@@ -283,7 +395,7 @@ export class Supervisor {
       exports.push('LISTEN_PID');
     }
     if (this.notifyPath) env.NOTIFY_SOCKET = this.notifyPath;
-    // As systemd: a fresh invocation id per start; LISTEN_PIDFDID (systemd 258) is never passed on,
+    // As systemd: a fresh invocation id per start; LISTEN_PIDFDID (systemd 259) is never passed on,
     // since the child's pidfd id is not this process's to know: a stale one would hide the fds.
     env.INVOCATION_ID = randomBytes(16).toString('hex');
     if (this.credentialsDir) env.CREDENTIALS_DIRECTORY = this.credentialsDir;
@@ -302,7 +414,22 @@ export class Supervisor {
     // The variables naming the child's own pid are set by a shell that then execs the command.
     const prelude = exports.map((v) => `${v}=$$; export ${v}; `).join('');
     const stdout = this.o.json ? 2 : 'inherit';
-    return spawn('/bin/sh', ['-c', `${prelude}exec "$@"`, 'sh', ...this.o.command], { env, stdio: ['inherit', stdout, 'inherit', ...fds.map((f) => f.fd)] });
+    // detached: a session and process group of its own, as systemd gives a service (setsid):
+    // a stop reaches the processes it starts too, and a terminal's Ctrl-C reaches it once, from run.
+    const child = spawn('/bin/sh', ['-c', `${prelude}exec "$@"`, 'sh', ...this.o.command], { env, detached: true, stdio: ['inherit', stdout, 'inherit', ...fds.map((f) => f.fd)] });
+    this.track(child.pid, true);
+    return child;
+  }
+
+  /** A command's main process exited: what it left in its process group is stopped too (as KillMode=control-group). */
+  private ended(pid: number | undefined): void {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // nothing left in it (never the pid alone: it is reaped, and may be another's by now)
+    }
+    this.track(pid, false);
   }
 
   private start(): void {
@@ -404,6 +531,7 @@ export class Supervisor {
   }
 
   private exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.ended(this.child?.pid);
     this.readyTimer?.cancel();
     this.watchdogTimer?.cancel();
     const failed = this.result !== 'success' || (code !== 0 && code !== null) || (signal !== null && !this.stopping);
@@ -421,6 +549,11 @@ export class Supervisor {
   }
 
   private finish(code: number): void {
+    if (this.parentWatch) clearInterval(this.parentWatch);
+    this.stopTimer?.cancel();
+    // Commands still running (--accept's connections): stopped; the watcher, at the end of its
+    // input, makes sure they are gone (SIGKILL after 5 s).
+    for (const pid of this.groups) killGroup(pid, 'SIGTERM');
     this.acceptServer?.close();
     if (this.notifyWatch) this.n.unwatch(this.notifyWatch);
     this.notifyWatch = undefined;
@@ -430,6 +563,47 @@ export class Supervisor {
       rmSync(this.credentialsDir, { recursive: true, force: true });
     }
     this.pressure?.server.close();
+    this.reaper?.stdin!.end();
     this.done(code);
+  }
+}
+
+/** The parent of `pid` (from /proc), or undefined when it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's ancestors and their parents, parent first, up to (not including) PID 1. */
+function ancestors(): { pid: number; parent: number }[] {
+  const chain: { pid: number; parent: number }[] = [];
+  for (let pid = process.ppid; pid > 1 && chain.length < 64; ) {
+    const parent = parentOf(pid);
+    if (parent === undefined) break;
+    chain.push({ pid, parent });
+    pid = parent;
+  }
+  return chain;
+}
+
+function running(child: ChildProcess | undefined): boolean {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
+/** `sig` to the process group `pid` leads, or to `pid` alone when it leads none. */
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
   }
 }

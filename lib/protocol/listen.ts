@@ -1,6 +1,6 @@
 /**
  * The socket-activation and watchdog variables, read as the newest libsystemd reads them
- * (sd_listen_fds, sd_listen_fds_with_names, sd_watchdog_enabled; LISTEN_PIDFDID as systemd 258
+ * (sd_listen_fds, sd_listen_fds_with_names, sd_watchdog_enabled; LISTEN_PIDFDID as systemd 259
  * added it): results in libsystemd's convention (n >= 0 or -errno), no side effects.
  */
 import { E } from '../errors';
@@ -11,7 +11,7 @@ export const LISTEN_FDS_START = 3;
 
 /**
  * Every variable of the protocol, to clear so children never inherit them (LISTEN_PIDFDID:
- * systemd 258, whose sd_listen_fds ignores fds whose pidfd id does not match).
+ * systemd 259, whose sd_listen_fds ignores fds whose pidfd id does not match).
  */
 export const LISTEN_VARIABLES = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID'] as const;
 
@@ -23,7 +23,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * The number of fds passed to `pid`: 0 when none (or another process's), or -errno.
  * `pidfdId` gives this process's pidfd inode id, or -errno when it cannot be had (no pidfs):
- * LISTEN_PIDFDID is then only parsed, as libsystemd does (systemd 258 sets it, so that a process
+ * LISTEN_PIDFDID is then only parsed, as libsystemd does (systemd 259 sets it, so that a process
  * that reuses the pid of the one the fds were meant for does not take them).
  */
 export function parseListenFds(env: Env, pid: number = process.pid, pidfdId: () => bigint | number = () => -E.ENOTSUP): number {

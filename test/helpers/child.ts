@@ -64,6 +64,22 @@ function buildEnv(extra: ChildOptions['env']): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The process groups of the children running now: ended with this process, however a test ends. */
+const groups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of groups) killGroup(pid);
+});
+
+/** SIGKILL to the process group `pid` leads (started with `detached: true`); quiet when it is gone. */
+export function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
 /** Runs `cmd args…` and collects its output. */
 export function run(cmd: string, args: readonly string[], opts: ChildOptions = {}): Promise<ChildResult> {
   let file = cmd;
@@ -78,15 +94,21 @@ export function run(cmd: string, args: readonly string[], opts: ChildOptions = {
   }
   const stdio: StdioOptions = [opts.input === undefined && !opts.interact ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.fds ?? [])];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, argv, { env: buildEnv(opts.env), stdio, cwd: opts.cwd ?? ROOT });
+    // A process group of its own: a timeout ends all it started, not just the wrapper in front
+    // (npm, npx and `sh -c` do not pass a signal on), and nothing it left running outlives it.
+    const child = spawn(file, argv, { env: buildEnv(opts.env), stdio, cwd: opts.cwd ?? ROOT, detached: true });
+    if (child.pid !== undefined) groups.add(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => killGroup(child.pid), opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      // What it left in its group (a server started with `&`) goes with it.
+      killGroup(child.pid);
+      groups.delete(child.pid!);
       const last = stdout.trim().split('\n').pop() ?? '';
       let json: unknown;
       try {

@@ -7,7 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SOCK_DGRAM, SOL_SOCKET, SO_PASSCRED } from '../../lib/protocol/linux';
+import { afterAll } from 'vitest';
 import { load } from './addon';
+
+/** Every receiver a test file opened: closed (and its directory removed) when the file is done. */
+const open = new Set<NotifyReceiver>();
+afterAll(() => {
+  for (const r of open) r.close();
+});
 
 export interface Received {
   readonly data: Buffer;
@@ -30,6 +37,7 @@ export class NotifyReceiver {
     public keepFds: boolean,
   ) {
     this.timer = setInterval(() => this.poll(), 2);
+    open.add(this);
   }
 
   static open(kind: 'path' | 'abstract' = 'path', keepFds = false): NotifyReceiver {
@@ -93,6 +101,7 @@ export class NotifyReceiver {
   /** Closes the socket (once; later calls do nothing) and removes its directory. */
   close(): void {
     this.closeSocket();
+    open.delete(this);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
