@@ -1,0 +1,125 @@
+/**
+ * libsystemd/auto under a real systemd PID 1, on unmodified apps (test/fixtures/auto): plain
+ * node:http (ESM, --import), Express (CJS, -r) and Fastify (ESM, NODE_OPTIONS=--import), each a
+ * Type=notify service behind a .socket on ANOTHER port than the app asks for: active only once
+ * the app listens, served through the activated socket with the app's own port closed,
+ * `systemctl stop` during a 2 s request ends Result=success with the request answered,
+ * console.error at PRIORITY=3, an uncaught exception as ONE entry holding its cause at
+ * PRIORITY=2, and a blocked event loop ended by the watchdog (Result=watchdog).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../helpers/env';
+import { RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
+
+interface App {
+  readonly name: string;
+  readonly file: string;
+  readonly exec: (file: string) => string;
+  readonly env: string;
+}
+const APPS: readonly App[] = [
+  { name: 'http', file: 'http.mjs', exec: (f) => `${process.execPath} --import ${UNIT_CHECKOUT}/dist/auto.mjs ${f}`, env: 'Environment=LISTEN_DELAY_MS=1500\n' },
+  { name: 'express', file: 'express.cjs', exec: (f) => `${process.execPath} -r ${UNIT_CHECKOUT}/dist/auto.js ${f}`, env: '' },
+  { name: 'fastify', file: 'fastify.mjs', exec: (f) => `${process.execPath} ${f}`, env: `Environment="NODE_OPTIONS=--import ${UNIT_CHECKOUT}/dist/auto.mjs"\n` },
+];
+
+/** GET from inside the container; status, the connection header and the body. */
+const CLIENT = `const [port, path] = process.argv.slice(1); const t0 = Date.now();
+require('node:http').get({ host: '127.0.0.1', port: Number(port), path, agent: new (require('node:http').Agent)({ keepAlive: true }) }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { console.log(JSON.stringify({ status: r.statusCode, connection: r.headers.connection, body: b, ms: Date.now() - t0 })); process.exit(0); }); }).on('error', (e) => console.log(JSON.stringify({ error: e.code })));`;
+
+describeWith(SYSTEM_NEEDS, 'libsystemd/auto under a real systemd', () => {
+  let sd: RealSystemd;
+  beforeAll(async () => {
+    sd = await RealSystemd.start();
+  });
+  afterAll(async () => {
+    await sd?.stop();
+  });
+
+  const get = async (port: number, path: string): Promise<any> => {
+    const r = await sd.exec(process.execPath, '-e', CLIENT, String(port), path);
+    return JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
+  };
+
+  describe.each(APPS.map((a, i) => ({ ...a, i })))('$name', (app) => {
+    const unit = `auto-${app.name}`;
+    const activated = 8300 + app.i;
+    const own = 3100 + app.i;
+
+    beforeAll(async () => {
+      await sd.install({
+        [`${unit}.socket`]: `[Socket]\nListenStream=127.0.0.1:${activated}\nFileDescriptorName=http\n`,
+        [`${unit}.service`]: `[Service]\nType=notify\nExecStart=${app.exec(`${UNIT_CHECKOUT}/test/fixtures/auto/${app.file}`)}\nEnvironment=PORT=${own}\n${app.env}WatchdogSec=3\nTimeoutStopSec=20\n`,
+      });
+      expect((await sd.systemctl('start', `${unit}.socket`)).code).toBe(0);
+    });
+
+    it('active only once the app listens; served through the activated socket; its own port closed', async () => {
+      await sd.systemctl('start', '--no-block', `${unit}.service`);
+      if (app.name === 'http') {
+        // This app listens 1.5 s after start: systemd must wait for it.
+        await sd.waitFor(`${unit}.service`, 'ActiveState', /^activating$/, 5000);
+        expect(await sd.prop(`${unit}.service`, 'StatusText')).toBe('starting: waiting for the app to listen (1 activated socket(s))');
+      }
+      await sd.waitFor(`${unit}.service`, 'ActiveState', /^active$/, 20_000);
+      expect(await sd.prop(`${unit}.service`, 'StatusText')).toBe(`serving on 127.0.0.1:${activated} (http)`);
+      const r = await get(activated, '/');
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body).pid).toBe(Number(await sd.prop(`${unit}.service`, 'MainPID')));
+      expect(await get(own, '/')).toEqual({ error: 'ECONNREFUSED' });
+    });
+
+    it('console.error is one entry at PRIORITY=3', async () => {
+      expect((await get(activated, '/error')).status).toBe(200);
+      const deadline = Date.now() + 10_000;
+      let entries: Record<string, unknown>[] = [];
+      while (Date.now() < deadline) {
+        entries = (await sd.journal('-u', `${unit}.service`)).filter((e) => e.MESSAGE === 'something failed: disk full');
+        if (entries.length) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ PRIORITY: '3', SYSLOG_IDENTIFIER: app.name });
+    });
+
+    it('systemctl stop during a 2 s request: the request completes with Connection: close, Result=success', async () => {
+      const slow = get(activated, '/slow');
+      await new Promise((r) => setTimeout(r, 500));
+      const stop = await sd.systemctl('stop', `${unit}.service`);
+      expect(stop.code).toBe(0);
+      const r = await slow;
+      expect(r).toMatchObject({ status: 200, connection: 'close' });
+      expect(JSON.parse(r.body)).toMatchObject({ slow: true });
+      expect(r.ms).toBeGreaterThanOrEqual(1900);
+      expect(await sd.prop(`${unit}.service`, 'Result')).toBe('success');
+      expect(await sd.prop(`${unit}.service`, 'ExecMainStatus')).toBe('0');
+    });
+
+    it('an uncaught exception is ONE entry at PRIORITY=2 holding its cause; the service fails with exit code 1', async () => {
+      expect((await sd.systemctl('start', `${unit}.service`)).code).toBe(0);
+      await get(activated, '/throw');
+      await sd.waitFor(`${unit}.service`, 'ActiveState', /^(failed|inactive)$/, 15_000);
+      expect(await sd.prop(`${unit}.service`, 'Result')).toBe('exit-code');
+      expect(await sd.prop(`${unit}.service`, 'ExecMainStatus')).toBe('1');
+      const entries = (await sd.journal('-u', `${unit}.service`)).filter((e) => String(e.MESSAGE).includes('request handler exploded') || String(e.MESSAGE).includes('the database is gone'));
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ PRIORITY: '2', ERROR_NAME: 'Error' });
+      expect(entries[0]!.MESSAGE).toMatch(/^Uncaught exception: Error: request handler exploded\n\s+at /);
+      expect(entries[0]!.MESSAGE).toContain('[cause]: Error: the database is gone');
+      expect(entries[0]!.STACK_TRACE).toContain('Caused by: Error: the database is gone');
+      await sd.systemctl('reset-failed', `${unit}.service`);
+    });
+
+    it('a blocked event loop is ended by the watchdog (Result=watchdog)', async () => {
+      expect((await sd.systemctl('start', `${unit}.service`)).code).toBe(0);
+      // Healthy, it outlives WatchdogSec=3 (the preload pings): only the blocked loop ends it.
+      await new Promise((r) => setTimeout(r, 4500));
+      expect(await sd.prop(`${unit}.service`, 'ActiveState')).toBe('active');
+      expect((await get(activated, '/')).status).toBe(200);
+      await get(activated, '/block');
+      await sd.waitFor(`${unit}.service`, 'Result', /^watchdog$/, 20_000);
+      await sd.waitFor(`${unit}.service`, 'ActiveState', /^(failed|inactive)$/, 20_000);
+      await sd.systemctl('reset-failed', `${unit}.service`);
+    });
+  });
+});
