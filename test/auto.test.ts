@@ -11,7 +11,10 @@
  * Plus the listen() overloads and the readiness edge cases (unclaimed fd, never listening).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get, type IncomingMessage } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -182,6 +185,8 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd/aut
         expect(end).toEqual({ code: 0, signal: null });
         const texts = receiver.take().map((m) => m.text);
         expect(texts.some((t) => /^STOPPING=1$/m.test(t) && /^EXTEND_TIMEOUT_USEC=\d+$/m.test(t))).toBe(true);
+        // While the request is in flight, systemd is told so and kept waiting, about every second.
+        expect(texts.some((t) => /^STATUS=stopping: 1 request\(s\) in flight on \d+ connection\(s\)$/m.test(t) && /^EXTEND_TIMEOUT_USEC=\d+$/m.test(t))).toBe(true);
         // Nothing from the preload on the terminal: only systemd-socket-activate's own lines.
         expect(ssa.output().split('\n').filter((l) => l && !/^(Listening on|Communication attempt|Execing|Received SIG)/.test(l))).toEqual([]);
         idleAgent.destroy();
@@ -259,6 +264,19 @@ http.createServer((q, s) => s.end('admin')).listen(${own}, '127.0.0.1', () => {
     expect(await ssa.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('a request still running when the drain budget (LIBSYSTEMD_AUTO_STOP_TIMEOUT) is spent is cut, counted, and the exit is 1', async () => {
+    const [activated, own] = [port(), port()];
+    const ssa = start(which('systemd-socket-activate')!, ['-l', `127.0.0.1:${activated}`, '-E', 'LIBSYSTEMD_AUTO_STOP_TIMEOUT=500ms', '-E', 'SLOW_MS=5000', '-E', `PORT=${own}`, '--', process.execPath, '--import', AUTO_ESM, join(FIXTURES, 'auto', 'http.mjs')], cleanEnv({}));
+    await waitFor('listening', () => ssa.output().includes('Listening on'));
+    const slow = request(activated, '/slow').catch((e: NodeJS.ErrnoException) => e.code);
+    await waitFor('the app', () => ssa.output().includes('Execing'));
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(ssa.pid!, 'SIGTERM');
+    expect(await slow).toBe('ECONNRESET');
+    expect(await ssa.exited).toEqual({ code: 1, signal: null });
+    expect(ssa.output()).toContain('the drain budget (LIBSYSTEMD_AUTO_STOP_TIMEOUT, 500 ms) ran out: closed 1 connection(s), 1 with a request in flight');
+  });
+
   it('an app that never listens says why in STATUS= and a warning instead of hanging silently', async () => {
     const receiver = NotifyReceiver.open('path');
     try {
@@ -290,6 +308,74 @@ process.on('SIGTERM', () => { console.log('app handler'); s.close(() => process.
       receiver.close();
     }
   });
+});
+
+describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd/auto: unix sockets and http2', () => {
+  it('a listen() on a unix path takes the activated unix socket bound there; address() is its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'libsystemd-auto-'));
+    try {
+      const sock = join(dir, 'app.sock');
+      // The app unlinks nothing and binds nothing: the path is systemd's socket.
+      const code = `const s = require('node:http').createServer((q, r) => r.end(JSON.stringify({ address: s.address() }))); s.listen(${JSON.stringify(sock)}, () => console.log(JSON.stringify({ listening: s.address() })));`;
+      const ssa = start(which('systemd-socket-activate')!, ['-l', sock, '--', process.execPath, '-r', AUTO_CJS, '-e', code], cleanEnv({}));
+      await waitFor('listening', () => ssa.output().includes('Listening on'));
+      const body = await new Promise<string>((resolve, reject) => get({ socketPath: sock, path: '/' }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => resolve(b)); }).on('error', reject));
+      expect(JSON.parse(body)).toEqual({ address: sock });
+      expect(ssa.output()).toContain(`{"listening":${JSON.stringify(sock)}}`);
+      process.kill(ssa.pid!, 'SIGTERM');
+      expect(await ssa.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an http2 server is adopted too, and a stream in flight at SIGTERM completes (GOAWAY, then exit 0)', async () => {
+    const [activated, own] = [port(), port()];
+    // address() is read at listening time: after close() Node reports null, preload or not.
+    const code = `let port; const s = require('node:http2').createServer((q, r) => setTimeout(() => r.end(JSON.stringify({ h2: true, port })), q.url === '/slow' ? 1500 : 0)); s.listen(${own}, () => (port = s.address().port));`;
+    const ssa = start(which('systemd-socket-activate')!, ['-l', `127.0.0.1:${activated}`, '--', process.execPath, '-r', AUTO_CJS, '-e', code], cleanEnv({}));
+    await waitFor('listening', () => ssa.output().includes('Listening on'));
+    const client = http2Connect(`http://127.0.0.1:${activated}`);
+    try {
+      const h2get = (path: string): Promise<any> =>
+        new Promise((resolve, reject) => {
+          const req = client.request({ ':path': path });
+          let b = '';
+          req.setEncoding('utf8').on('data', (d: string) => (b += d));
+          req.on('end', () => resolve(JSON.parse(b)));
+          req.on('error', reject);
+        });
+      expect(await h2get('/')).toEqual({ h2: true, port: activated });
+      const slow = h2get('/slow');
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(ssa.pid!, 'SIGTERM');
+      expect(await slow).toEqual({ h2: true, port: activated });
+      expect(await ssa.exited).toEqual({ code: 0, signal: null });
+      expect(await refused(own)).toBe('ECONNREFUSED');
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+describe('libsystemd/auto on Bun and Deno', () => {
+  const runtimes = require('../scripts/runtimes.js') as { ensure(name: string): string };
+  it.each([
+    ['bun', (bin: string) => [bin, '--preload', AUTO_CJS]],
+    ['deno', (bin: string) => [bin, 'run', '-A', '--preload', join(ROOT, 'dist', 'auto.mjs')]],
+  ] as const)('%s: refused under systemd with ERR_LIBSYSTEMD_AUTO_RUNTIME (never a socket reported served that is not); nothing outside it', async (name, cmd) => {
+    const [bin, ...args] = cmd(runtimes.ensure(name));
+    const under = start(bin!, [...args, join(FIXTURES, 'auto', 'http.mjs')], cleanEnv({ NOTIFY_SOCKET: '/run/libsystemd-test-nobody.sock', PORT: String(port()) }));
+    const end = await under.exited;
+    expect(end.code).not.toBe(0);
+    expect(under.output()).toContain('libsystemd/auto runs on Node.js only');
+    if (name === 'bun') expect(under.output()).toContain('ERR_LIBSYSTEMD_AUTO_RUNTIME');
+    const own = port();
+    const outside = start(bin!, [...args, join(FIXTURES, 'auto', 'http.mjs')], cleanEnv({ PORT: String(own) }));
+    await accepting(own, outside);
+    expect((await request(own, '/')).body).toMatchObject({ app: 'http' });
+    expect(outside.output()).toBe('');
+  }, 120_000);
 });
 
 describeWith({ linux: true }, 'libsystemd/auto outside systemd', () => {

@@ -205,7 +205,8 @@ function installStop(notify: (fn: (n: typeof import('../notify')) => unknown) =>
       onProgress: (p) => notify((n) => n.notify({ STATUS: `stopping: ${p.requests} request(s) in flight on ${p.connections} connection(s)`, EXTEND_TIMEOUT_USEC: BigInt(Math.round(Math.min(p.remainingMs, 5000) + 3000)) * 1000n })),
     });
     if (result.destroyed > 0) {
-      warn(`the drain budget (LIBSYSTEMD_AUTO_STOP_TIMEOUT, ${budgetMs} ms) ran out: closed ${result.destroyed} connection(s), ${result.cut} with a request in flight`, 'LIBSYSTEMD_AUTO_DRAIN');
+      // Written at once (a warning would be emitted after the exit below).
+      say(`libsystemd/auto: the drain budget (LIBSYSTEMD_AUTO_STOP_TIMEOUT, ${budgetMs} ms) ran out: closed ${result.destroyed} connection(s), ${result.cut} with a request in flight`);
     }
     if (state.console || journalLoaded()) await journalApi().journal.flush(3000).catch(() => undefined);
     process.exit(result.cut > 0 ? 1 : 0);

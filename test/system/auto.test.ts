@@ -58,8 +58,8 @@ describeWith(SYSTEM_NEEDS, 'libsystemd/auto under a real systemd', () => {
       await sd.systemctl('start', '--no-block', `${unit}.service`);
       if (app.name === 'http') {
         // This app listens 1.5 s after start: systemd must wait for it.
-        await sd.waitFor(`${unit}.service`, 'ActiveState', /^activating$/, 5000);
-        expect(await sd.prop(`${unit}.service`, 'StatusText')).toBe('starting: waiting for the app to listen (1 activated socket(s))');
+        await sd.waitFor(`${unit}.service`, 'StatusText', /^starting: waiting for the app to listen \(1 activated socket\(s\)\)$/, 5000);
+        expect(await sd.prop(`${unit}.service`, 'ActiveState')).toBe('activating');
       }
       await sd.waitFor(`${unit}.service`, 'ActiveState', /^active$/, 20_000);
       expect(await sd.prop(`${unit}.service`, 'StatusText')).toBe(`serving on 127.0.0.1:${activated} (http)`);
@@ -107,6 +107,19 @@ describeWith(SYSTEM_NEEDS, 'libsystemd/auto under a real systemd', () => {
       expect(entries[0]!.MESSAGE).toMatch(/^Uncaught exception: Error: request handler exploded\n\s+at /);
       expect(entries[0]!.MESSAGE).toContain('[cause]: Error: the database is gone');
       expect(entries[0]!.STACK_TRACE).toContain('Caused by: Error: the database is gone');
+      await sd.systemctl('reset-failed', `${unit}.service`);
+    });
+
+    it('an unhandled rejection is ONE entry at PRIORITY=2 holding its cause; exit code 1', async () => {
+      expect((await sd.systemctl('start', `${unit}.service`)).code).toBe(0);
+      await get(activated, '/reject');
+      await sd.waitFor(`${unit}.service`, 'ActiveState', /^(failed|inactive)$/, 15_000);
+      expect(await sd.prop(`${unit}.service`, 'ExecMainStatus')).toBe('1');
+      const entries = (await sd.journal('-u', `${unit}.service`)).filter((e) => String(e.MESSAGE).includes('nobody awaited me') || String(e.MESSAGE).includes('root cause here'));
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ PRIORITY: '2', ERROR_NAME: 'TypeError' });
+      expect(entries[0]!.MESSAGE).toMatch(/^Unhandled rejection: TypeError: nobody awaited me\n/);
+      expect(entries[0]!.MESSAGE).toContain('[cause]: RangeError: root cause here');
       await sd.systemctl('reset-failed', `${unit}.service`);
     });
 
