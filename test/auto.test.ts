@@ -277,6 +277,18 @@ http.createServer((q, s) => s.end('admin')).listen(${own}, '127.0.0.1', () => {
     expect(ssa.output()).toContain('the drain budget (LIBSYSTEMD_AUTO_STOP_TIMEOUT, 500 ms) ran out: closed 1 connection(s), 1 with a request in flight');
   });
 
+  it('Type=simple (only JOURNAL_STREAM set): no sockets and no readiness, but SIGTERM still drains a request in flight, exit 0', async () => {
+    const own = port();
+    const p = start(process.execPath, ['-r', AUTO_CJS, join(FIXTURES, 'auto', 'express.cjs')], cleanEnv({ JOURNAL_STREAM: '0:0', PORT: String(own), SLOW_MS: '1500' }));
+    await accepting(own, p);
+    const slow = request(own, '/slow');
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(p.pid!, 'SIGTERM');
+    expect((await slow).body).toMatchObject({ slow: true });
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(p.output()).toBe('');
+  });
+
   it('an app that never listens says why in STATUS= and a warning instead of hanging silently', async () => {
     const receiver = NotifyReceiver.open('path');
     try {

@@ -152,7 +152,8 @@ export function start(): void {
     },
   });
   state.servers = router.servers;
-  if (adoptable.length > 0 || notifying) patchListen(router);
+  // Even without sockets or readiness to report (Type=simple), the servers are tracked for the drain.
+  patchListen(router);
 
   if (notifying) {
     notify((n) => n.status(adoptable.length ? `starting: waiting for the app to listen (${adoptable.length} activated socket(s))` : 'starting: waiting for the app to listen'));
