@@ -18,9 +18,10 @@ const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 40;
 const dir = mkdtempSync(join(tmpdir(), 'libsystemd-bench-auto-'));
 const app = join(dir, 'app.js');
-// Its first line prints performance.now(): ms from the process's start to the app's first line,
-// which is where a preload's cost lands (less noise than timing the whole spawn on a busy host).
-writeFileSync(app, "process.stdout.write(String(performance.now()));\nconst s = require('node:http').createServer((q, r) => r.end('x')); s.listen(0, '127.0.0.1', () => s.close());\n");
+// Its first line prints performance.now() (ms from the process's start to the app's first line,
+// where a preload's cost lands) and the CPU time the process used until then (user + system:
+// the figure least disturbed by other load on the host, since waiting for a CPU is not counted).
+writeFileSync(app, "const u = process.cpuUsage(); process.stdout.write(JSON.stringify([performance.now(), (u.user + u.system) / 1000]));\nconst s = require('node:http').createServer((q, r) => r.end('x')); s.listen(0, '127.0.0.1', () => s.close());\n");
 
 writeFileSync(join(dir, 'empty.js'), '');
 writeFileSync(join(dir, 'empty.mjs'), '');
@@ -54,11 +55,8 @@ function once(c) {
   const r = spawnSync(process.execPath, c.args, { env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
-  return [Number(String(r.stdout)), wall];
-}
-
-function min(xs) {
-  return Math.min(...xs);
+  const [first, cpu] = JSON.parse(String(r.stdout));
+  return [first, wall, cpu];
 }
 
 function median(xs) {
@@ -71,24 +69,26 @@ async function main() {
   for (const c of cases) once(c); // warm the page cache
   const first = cases.map(() => []);
   const wall = cases.map(() => []);
+  const cpu = cases.map(() => []);
   for (let i = 0; i < RUNS; i++) {
     for (let j = 0; j < cases.length; j++) {
-      const [f, w] = once(cases[j]);
+      const [f, w, c] = once(cases[j]);
+      cpu[j].push(c);
       first[j].push(f);
       wall[j].push(w);
     }
   }
   const base = median(first[0]);
   const baseWall = median(wall[0]);
-  const baseMin = min(first[0]);
-  const rows = cases.map((c, j) => ({ case: c.name, min_first_line_ms: +min(first[j]).toFixed(2), min_added_ms: +(min(first[j]) - baseMin).toFixed(2), first_line_ms: +median(first[j]).toFixed(2), added_ms: +(median(first[j]) - base).toFixed(2), wall_ms: +median(wall[j]).toFixed(1), wall_added_ms: +(median(wall[j]) - baseWall).toFixed(1) }));
+  const baseCpu = median(cpu[0]);
+  const rows = cases.map((c, j) => ({ case: c.name, cpu_ms: +median(cpu[j]).toFixed(2), cpu_added_ms: +(median(cpu[j]) - baseCpu).toFixed(2), first_line_ms: +median(first[j]).toFixed(2), added_ms: +(median(first[j]) - base).toFixed(2), wall_ms: +median(wall[j]).toFixed(1), wall_added_ms: +(median(wall[j]) - baseWall).toFixed(1) }));
   if (process.argv.includes('--json')) console.log(JSON.stringify({ runs: RUNS, node: process.version, rows }));
   else {
     console.log(`libsystemd/auto start-up, ${RUNS} alternating runs each, medians (node ${process.version})`);
-    console.log('(to first line: process start to the app\'s first line; min is the least noisy on a busy host)');
-    console.log(`${'case'.padEnd(58)} ${'min'.padStart(9)} ${'added'.padStart(7)} ${'to first line'.padStart(13)} ${'added'.padStart(9)} ${'whole run'.padStart(10)} ${'added'.padStart(8)}`);
+    console.log('(CPU: user+system time used before the app\'s first line, the least noisy figure on a busy host; to first line: wall time from process start)');
+    console.log(`${'case'.padEnd(58)} ${'CPU'.padStart(9)} ${'added'.padStart(7)} ${'to first line'.padStart(13)} ${'added'.padStart(9)} ${'whole run'.padStart(10)} ${'added'.padStart(8)}`);
     const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
-    for (const r of rows) console.log(`${r.case.padEnd(58)} ${r.min_first_line_ms.toFixed(2).padStart(9)} ${sign(r.min_added_ms).padStart(7)} ${r.first_line_ms.toFixed(2).padStart(10)} ms ${sign(r.added_ms).padStart(9)} ${r.wall_ms.toFixed(1).padStart(7)} ms ${sign(r.wall_added_ms).padStart(8)}`);
+    for (const r of rows) console.log(`${r.case.padEnd(58)} ${r.cpu_ms.toFixed(2).padStart(9)} ${sign(r.cpu_added_ms).padStart(7)} ${r.first_line_ms.toFixed(2).padStart(10)} ms ${sign(r.added_ms).padStart(9)} ${r.wall_ms.toFixed(1).padStart(7)} ms ${sign(r.wall_added_ms).padStart(8)}`);
   }
 }
 
