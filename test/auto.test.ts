@@ -2,6 +2,7 @@
  * libsystemd/auto, the zero-code preload, on unmodified apps (test/fixtures/auto: node:http as
  * ESM, Express as CommonJS, Fastify as ESM), each preloaded another way (--import, -r,
  * NODE_OPTIONS):
+ * (NestJS too, CJS on Express with NODE_OPTIONS=-r, its packages installed by helpers/apps.ts):
  * (a) under systemd-socket-activate on ANOTHER port than the app asks for, with a real notify
  *     receiver: served through the activated socket, the app's own port closed, READY=1 after
  *     listening, a 2 s request in flight during SIGTERM completes with Connection: close, an idle
@@ -21,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseListenArgs, parseNames } from '../lib/auto/sockets';
 import { parseSpanMs } from '../lib/auto/preload';
+import { ensureApp } from './helpers/apps';
 import { FIXTURES, ROOT } from './helpers/child';
 import { describeWith, which } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
@@ -39,6 +41,7 @@ const APPS: readonly App[] = [
   { name: 'node:http (ESM, --import)', file: 'http.mjs', nodeArgs: ['--import', AUTO_ESM], env: {} },
   { name: 'Express (CJS, -r)', file: 'express.cjs', nodeArgs: ['-r', AUTO_CJS], env: {} },
   { name: 'Fastify (ESM, NODE_OPTIONS=--import)', file: 'fastify.mjs', nodeArgs: [], env: { NODE_OPTIONS: `--import ${join(ROOT, 'dist', 'auto.mjs')}` } },
+  { name: 'NestJS (CJS on Express, NODE_OPTIONS=-r)', file: 'nest.cjs', nodeArgs: [], env: { NODE_OPTIONS: `-r ${AUTO_CJS}`, NODE_PATH: ensureApp('nest') } },
 ];
 
 const port = (): number => 20000 + Math.floor(Math.random() * 30000);

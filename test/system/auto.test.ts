@@ -1,6 +1,7 @@
 /**
  * libsystemd/auto under a real systemd PID 1, on unmodified apps (test/fixtures/auto): plain
- * node:http (ESM, --import), Express (CJS, -r) and Fastify (ESM, NODE_OPTIONS=--import), each a
+ * node:http (ESM, --import), Express (CJS, -r), Fastify (ESM, NODE_OPTIONS=--import) and NestJS
+ * (CJS on Express, NODE_OPTIONS=-r), each a
  * Type=notify service behind a .socket on ANOTHER port than the app asks for: active only once
  * the app listens, served through the activated socket with the app's own port closed,
  * `systemctl stop` during a 2 s request ends Result=success with the request answered,
@@ -8,8 +9,10 @@
  * PRIORITY=2, and a blocked event loop ended by the watchdog (Result=watchdog).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relative } from 'node:path';
+import { ensureApp } from '../helpers/apps';
 import { describeWith } from '../helpers/env';
-import { RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
+import { CHECKOUT, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 interface App {
   readonly name: string;
@@ -21,6 +24,8 @@ const APPS: readonly App[] = [
   { name: 'http', file: 'http.mjs', exec: (f) => `${process.execPath} --import ${UNIT_CHECKOUT}/dist/auto.mjs ${f}`, env: 'Environment=LISTEN_DELAY_MS=1500\n' },
   { name: 'express', file: 'express.cjs', exec: (f) => `${process.execPath} -r ${UNIT_CHECKOUT}/dist/auto.js ${f}`, env: '' },
   { name: 'fastify', file: 'fastify.mjs', exec: (f) => `${process.execPath} ${f}`, env: `Environment="NODE_OPTIONS=--import ${UNIT_CHECKOUT}/dist/auto.mjs"\n` },
+  // NestJS's packages come from helpers/apps.ts (.cache/apps/nest in the checkout), found through NODE_PATH.
+  { name: 'nest', file: 'nest.cjs', exec: (f) => `${process.execPath} ${f}`, env: `Environment="NODE_OPTIONS=-r ${UNIT_CHECKOUT}/dist/auto.js" NODE_PATH=${UNIT_CHECKOUT}/${relative(CHECKOUT, ensureApp('nest'))}\n` },
 ];
 
 /** GET from inside the container; status, the connection header and the body. */
