@@ -421,6 +421,32 @@ describe('libsystemd/auto on Bun and Deno', () => {
   }, 120_000);
 });
 
+describeWith({ linux: true }, 'libsystemd/auto under libsystemd run', () => {
+  describe.each(APPS)('$name', (app) => {
+    it('run --listen --notify --watchdog: ready after listening, served on the passed socket, SIGTERM drains a 2 s request, result success', async () => {
+      const [activated, own] = [port(), port()];
+      const run = start(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'run', '-l', `127.0.0.1:${activated}`, '--notify', '--watchdog', '3s', '--json', '--', process.execPath, ...app.nodeArgs, app.file], cleanEnv({ ...app.env, NEXT_MANUAL_SIG_HANDLE: 'true', PORT: String(own) }));
+      const events = (): any[] => run.output().split('\n').filter((l) => l.startsWith('{"t"')).map((l) => JSON.parse(l));
+      const ready = await waitFor('ready', () => events().find((e) => e.event === 'ready'));
+      expect(events().find((e) => e.event === 'status' && e.text.startsWith('serving'))?.text).toBe(`serving on 127.0.0.1:${activated} (http)`);
+      const r = await request(activated, app.route('/'));
+      expect(r.body.pid).toBe(ready.pid);
+      expect(await refused(own)).toBe('ECONNREFUSED');
+      // Longer than the 3 s watchdog: the preload's pings keep it alive.
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(events().some((e) => e.event === 'exit')).toBe(false);
+      const slow = request(activated, app.route('/slow'), new Agent({ keepAlive: true }));
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(run.pid!, 'SIGTERM');
+      const done = await slow;
+      expect(done.body).toMatchObject({ slow: true });
+      expect(done.headers.connection).toBe('close');
+      expect(await run.exited).toEqual({ code: 0, signal: null });
+      expect(events().find((e) => e.event === 'exit')).toMatchObject({ code: 0, result: 'success' });
+    });
+  });
+});
+
 describeWith({ linux: true }, 'libsystemd/auto outside systemd', () => {
   describe.each(APPS)('$name', (app) => {
     it('listens on its own port, prints nothing, and SIGTERM ends it as it would without the preload', async () => {

@@ -10,13 +10,14 @@
  * - LIBSYSTEMD_AUTO_STOP_TIMEOUT=10s: the drain's budget (systemd does not tell a service its
  *   TimeoutStopSec=; set both to the same value). EXTEND_TIMEOUT_USEC= keeps PID 1 waiting within it.
  * - LIBSYSTEMD_AUTO_LISTEN_TIMEOUT=10s: after this long without a listen(), STATUS= and a warning say so.
+ * - LIBSYSTEMD_AUTO_UNCLAIMED_GRACE=2s: once a server listens, how long the others may take before
+ *   unclaimed activated sockets are reported (READY=1 then says what is not served).
  * - LIBSYSTEMD_AUTO=0: off.
  */
 import { writeSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { inspect } from 'node:util';
-import { drainServers } from '../service/drain';
-import { trackServer } from '../service/drain';
+import { drainServers, trackServer } from '../service/drain';
 import { activatedFds, parseNames, SocketRouter, warn, type ActivatedFd } from './sockets';
 
 /** Thrown (at preload) on a runtime the preload cannot serve correctly. */
