@@ -10,9 +10,11 @@
  * PRIORITY=2, and a blocked event loop ended by the watchdog (Result=watchdog).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ensureApp, ensureNextStandalone } from '../helpers/apps';
 import { describeWith } from '../helpers/env';
+import { checkOutput, commands, testBlocks } from '../helpers/readme';
 import { CHECKOUT, RealSystemd, SYSTEM_NEEDS, UNIT_CHECKOUT } from './harness';
 
 interface App {
@@ -192,5 +194,36 @@ describeWith(SYSTEM_NEEDS, 'libsystemd/auto under a real systemd', () => {
       await sd.waitFor(`${unit}.service`, 'ActiveState', /^(failed|inactive)$/, 20_000);
       await sd.systemctl('reset-failed', `${unit}.service`);
     });
+  });
+});
+
+describeWith(SYSTEM_NEEDS, 'examples/zero-code as written, under a real systemd', () => {
+  it('the app and its two unit files as written; every command of the README block answers what its comment says', async () => {
+    // /srv is a private tmpfs of the container, where the README installs the app.
+    const sd = await RealSystemd.start(['--tmpfs', '/srv']);
+    try {
+      const dir = join(CHECKOUT, 'examples', 'zero-code');
+      await sd.sh(['put', join(dir, 'app.js'), '/srv/app/app.js', '0644']);
+      // What `npm install libsystemd` leaves in /srv/app.
+      const link = await sd.exec('/bin/sh', '-c', `mkdir -p /srv/app/node_modules && ln -s ${UNIT_CHECKOUT} /srv/app/node_modules/libsystemd`);
+      expect(link.code, link.stderr).toBe(0);
+      await sd.install({ 'hello.socket': readFileSync(join(dir, 'hello.socket'), 'utf8'), 'hello.service': readFileSync(join(dir, 'hello.service'), 'utf8') });
+      for (const c of commands(...testBlocks('examples/zero-code/README.md', 'zero-code'))) {
+        // The journal and the unit state settle a moment after the request that changed them.
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const r = await sd.exec('/bin/sh', '-c', c.cmd);
+          try {
+            checkOutput(c, r.stdout + r.stderr);
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+            await new Promise((res) => setTimeout(res, 200));
+          }
+        }
+      }
+    } finally {
+      await sd.stop();
+    }
   });
 });
