@@ -278,6 +278,19 @@ setTimeout(() => http.createServer((q, s) => s.end('two')).listen({ port: ${b}, 
     }
   });
 
+  it('listen({ port, signal }) on the activated socket: aborting the signal closes the server, as Node does', async () => {
+    const [activated, own] = [port(), port()];
+    const code = `const ac = new AbortController(); const s = require('node:http').createServer((q, r) => { r.end('x'); setTimeout(() => ac.abort(), 10); });
+s.on('close', () => console.log(JSON.stringify({ closed: true }))); s.listen({ port: ${own}, signal: ac.signal }, () => console.log(JSON.stringify({ port: s.address().port })));`;
+    const ssa = start(which('systemd-socket-activate')!, ['-l', `127.0.0.1:${activated}`, '--', process.execPath, '-r', AUTO_CJS, '-e', code], cleanEnv({}));
+    await waitFor('listening', () => ssa.output().includes('Listening on'));
+    const body = await new Promise<string>((resolve, reject) => get({ host: '127.0.0.1', port: activated }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => resolve(b)); }).on('error', reject));
+    expect(body).toBe('x');
+    await waitFor('the close', () => ssa.output().includes('{"closed":true}'));
+    expect(ssa.output()).toContain(`{"port":${activated}}`);
+    expect(await ssa.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('LIBSYSTEMD_AUTO_NAMES picks the named fd; LIBSYSTEMD_AUTO_STRICT=1 fails an unmatched listen with ERR_LIBSYSTEMD_NO_SOCKET', async () => {
     const [a, b, own, other] = [port(), port(), port(), port()];
     const code = `const http = require('node:http');

@@ -259,6 +259,12 @@ export class SocketRouter {
     fd.server = server;
     const cb = [...args].reverse().find((a) => typeof a === 'function') as (() => void) | undefined;
     listenOn(server, fd.index, undefined, cb);
+    // listen({ signal }): aborting closes the server, as Node does for the address it binds.
+    const signal = args[0] !== null && typeof args[0] === 'object' ? (args[0] as { signal?: AbortSignal }).signal : undefined;
+    if (signal && typeof signal.addEventListener === 'function') {
+      if (signal.aborted) server.close();
+      else signal.addEventListener('abort', () => server.close(), { once: true });
+    }
     return server;
   }
 
