@@ -2,7 +2,7 @@
  * The seam, checked on every run by reading the imports of lib/:
  *   errors.ts, timers.ts (durations of any length) and protocol/ are the floor: they import nothing of ours above them;
  *   addon.ts sits on the floor; backends/ on the addon and the floor, never on a public area;
- *   public areas (activation, notify, journal/, service/, loggers, compat/, cli/, capabilities, and
+ *   public areas (activation, notify, journal/, service/, auto/, loggers, compat/, cli/, capabilities, and
  *   index, the entry above them all)
  *   reach a backend only through backends/contract and backends/select, and never the addon;
  *   no import cycle between these units;
@@ -51,7 +51,7 @@ function unit(mod: string): string {
   return mod.split('/')[0]!;
 }
 
-const PUBLIC_UNITS = new Set(['public', 'journal', 'compat', 'cli', 'service', 'entry']);
+const PUBLIC_UNITS = new Set(['public', 'journal', 'compat', 'cli', 'service', 'auto', 'entry']);
 const ALLOWED: Record<string, (target: string) => boolean> = {
   errors: () => false,
   timers: (t) => t === 'errors',

@@ -82,7 +82,7 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('No problems found');
     // Every entry point was checked, in node10, node16 (CJS and ESM) and bundler resolution.
-    for (const entry of ['libsystemd', 'libsystemd/pino', 'libsystemd/winston', 'libsystemd/console', 'libsystemd/compat/sd-notify', 'libsystemd/compat/systemd-journald', 'libsystemd/compat/systemd-socket', 'libsystemd/compat/systemd']) {
+    for (const entry of ['libsystemd', 'libsystemd/auto', 'libsystemd/pino', 'libsystemd/winston', 'libsystemd/console', 'libsystemd/compat/sd-notify', 'libsystemd/compat/systemd-journald', 'libsystemd/compat/systemd-socket', 'libsystemd/compat/systemd']) {
       expect(r.stdout).toContain(`"${entry}"`);
     }
   });
@@ -94,6 +94,24 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     const r = await run(process.execPath, ['-e', PRINT], { cwd: dir, env: userEnv() });
     expect(r.json).toEqual({ kind: 'libsystemd', transport: 'native', addonPath: join(dir, 'node_modules', 'libsystemd', 'prebuilds', `${process.platform}-${process.arch}`, 'libsystemd.node'), fds: [] });
     expect(existsSync(join(dir, 'node_modules', 'libsystemd', 'build'))).toBe(false);
+  });
+
+  it('installed, the preload runs by its package name: node -r libsystemd/auto, --import libsystemd/auto and NODE_OPTIONS, silent outside systemd', async () => {
+    const dir = project(base, 'auto-preload', {});
+    const i = await npm(['install', '--ignore-scripts', tarball], dir);
+    expect(i.code, i.stderr).toBe(0);
+    writeFileSync(join(dir, 'app.js'), "const s = require('node:http').createServer(); s.listen(0, '127.0.0.1', () => { console.log(JSON.stringify({ listening: true })); s.close(); });\n");
+    writeFileSync(join(dir, 'app.mjs'), "import { createServer } from 'node:http';\nconst s = createServer(); s.listen(0, '127.0.0.1', () => { console.log(JSON.stringify({ listening: true })); s.close(); });\n");
+    const clean = { NOTIFY_SOCKET: undefined, LISTEN_FDS: undefined, LISTEN_PID: undefined, JOURNAL_STREAM: undefined };
+    for (const [args, env] of [
+      [['-r', 'libsystemd/auto', 'app.js'], {}],
+      [['--import', 'libsystemd/auto', 'app.mjs'], {}],
+      [['app.mjs'], { NODE_OPTIONS: '--import libsystemd/auto' }],
+      [['app.js'], { NODE_OPTIONS: '-r libsystemd/auto' }],
+    ] as const) {
+      const r = await run(process.execPath, args, { cwd: dir, env: { ...userEnv(), ...clean, ...env } });
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 0, stdout: '{"listening":true}\n', stderr: '' });
+    }
   });
 
   it('installed with CXX=/bin/false, the install exits 0 and the module works', async () => {

@@ -23,6 +23,7 @@ const RUN_BY: Readonly<Record<string, string>> = {
   backend: 'test/readme.test.ts',
   example: 'test/readme.test.ts',
   'socket-activate': 'test/readme.test.ts',
+  'zero-code': 'test/system/auto.test.ts',
   'reader-errors': 'test/reader.test.ts',
   'reader-resume': 'test/reader.test.ts',
   'reader-shipper': 'test/reader.test.ts',
