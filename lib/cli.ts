@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { doctor, formatChecks } from './cli/doctor';
 import { logs, LOGS_USAGE, parseLogsArgs } from './cli/logs';
 import { parseRunArgs, RUN_USAGE, Supervisor } from './cli/run';
+import { parseServeArgs, runServe, SERVE_USAGE } from './cli/serve';
 import { generateUnits, parseUnitArgs, UNIT_USAGE } from './cli/unit';
 
 const DOCTOR_USAGE = `libsystemd doctor [--json]
@@ -17,6 +18,7 @@ const DOCTOR_USAGE = `libsystemd doctor [--json]
 
 const USAGE = `usage: ${DOCTOR_USAGE.split('\n')[0]}
        ${RUN_USAGE.split('\n')[0]}
+       ${SERVE_USAGE.split('\n')[0]}
        ${UNIT_USAGE.split('\n')[0]}
        ${LOGS_USAGE.split('\n')[0]}
        libsystemd COMMAND --help   the options of one command`;
@@ -63,6 +65,24 @@ async function main(argv: string[]): Promise<number> {
       return fail('run', err);
     }
     // A supervisor is done when its command is: nothing it opened may keep the process alive.
+    process.exit(code);
+  }
+  if (cmd === 'serve') {
+    // --help only before the app: after it, it is the app's own.
+    const app = rest.findIndex((a) => a === '--' || !a.startsWith('-'));
+    if ((app < 0 ? rest : rest.slice(0, app)).some((a) => a === '--help' || a === '-h')) return say(SERVE_USAGE);
+    let options;
+    try {
+      options = parseServeArgs(rest);
+    } catch (err) {
+      return fail('serve', new UsageError((err as Error).message));
+    }
+    let code: number;
+    try {
+      code = await runServe(options);
+    } catch (err) {
+      return fail('serve', err);
+    }
     process.exit(code);
   }
   if (cmd === 'unit') {
