@@ -263,6 +263,33 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
     }
   }, 60_000);
 
+  it('a worker that crashes is replaced at once; the restart is counted', async () => {
+    const receiver = NotifyReceiver.open('path');
+    try {
+      const p = port();
+      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', APP]);
+      await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
+      await request({ port: p });
+      await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+      const crashed = await new Promise<number>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: p, path: '/crash', agent: false }, (res) => {
+          res.setEncoding('utf8').on('data', (d: string) => resolve(Number(d.trim())));
+        }).on('error', reject);
+      });
+      await waitFor('the replacement', () => /worker \d+ \(pid \d+\) listening/.test(proc.output()), 30_000, proc.output);
+      expect(proc.output()).toContain('a bug on /crash');
+      expect(proc.output()).toMatch(new RegExp(`\\(pid ${crashed}\\) ended with exit code 1: replacing it \\(1 restart\\(s\\), 1 in the last 60 s\\)`));
+      await waitFor('STATUS= with 1 restart', () => receiver.messages.find((m) => /^STATUS=2\/2 workers ready, \d+ req\/s, 1 restart\(s\)$/m.test(m.text)), 10_000, proc.output);
+      const now = await answering({ port: p });
+      expect(now.size).toBe(2);
+      expect(now.has(crashed)).toBe(false);
+      process.kill(proc.pid!, 'SIGTERM');
+      expect(await proc.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      receiver.close();
+    }
+  }, 60_000);
+
   it('an app that throws at start: retried with a backoff, then serve exits 1 with the reason', async () => {
     const receiver = NotifyReceiver.open('path');
     try {

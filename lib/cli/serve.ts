@@ -7,8 +7,8 @@ import { parseTime } from './run';
 
 export const SERVE_USAGE = `libsystemd serve [options] [--] APP.js [ARGS...]
   -w, --workers N|max    workers running APP.js (default: max, one per CPU)
-  --stuck-after TIME     replace a worker whose event loop sent no health report for TIME (default 5s;
-                         SIGSTOP counts)
+  --stuck-after TIME     replace a worker whose event loop sent no health report for TIME (default 5s,
+                         or half of WatchdogSec= when shorter; SIGSTOP counts)
   --max-start-failures N workers in a row that exit before listening before serve gives up and exits 1
                          (default 5; retried with a backoff of 0.2s, 0.4s, 0.8s…)
   --start-timeout TIME   a worker that does not listen within TIME counts as failed (default 60s)
@@ -19,6 +19,8 @@ Sockets: the activated ones (a .socket unit, systemd-socket-activate, libsystemd
 handed to every worker, unix sockets included; not activated, the workers share the app's own port
 (node:cluster). READY=1 once every worker listens; STATUS= every second; SIGHUP (systemctl reload)
 restarts the workers one at a time; SIGTERM drains them all.
+A worker that crashes is replaced at once, with a growing delay when crashes follow each other; 10
+crashes within 60 s end serve (exit 1) with the reason.
 TIME: 500ms, 2s, 1min, or seconds.`;
 
 export function parseServeArgs(argv: readonly string[]): ServeOptions {

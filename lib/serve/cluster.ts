@@ -73,6 +73,9 @@ export class ServeError extends Error {
 }
 
 const WORKER_PRELOAD = join(__dirname, 'worker.js');
+/** Crashes of listening workers within CRASH_WINDOW_MS that end the service (a crash loop). */
+const CRASH_LIMIT = 10;
+const CRASH_WINDOW_MS = 60_000;
 
 function positiveMs(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -95,7 +98,10 @@ export class Cluster {
   private readonly args: readonly string[];
   private readonly execArgv: readonly string[];
   private readonly env: NodeJS.ProcessEnv;
-  private readonly stuckMs: number;
+  private stuckMs: number;
+  private readonly stuckGiven: boolean;
+  /** Times of recent crashes of listening workers (the crash-loop window). */
+  private crashes: number[] = [];
   private readonly maxStartFailures: number;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
@@ -134,6 +140,7 @@ export class Cluster {
     this.execArgv = [...(options.execArgv ?? process.execArgv)];
     this.env = options.env ?? process.env;
     this.stuckMs = positiveMs(options.stuckMs, 'options.stuckMs', 5000);
+    this.stuckGiven = options.stuckMs !== undefined;
     this.startTimeoutMs = positiveMs(options.startTimeoutMs, 'options.startTimeoutMs', 60_000);
     this.stopTimeoutMs = positiveMs(options.stopTimeoutMs, 'options.stopTimeoutMs', 10_000);
     const m = options.maxStartFailures ?? 5;
@@ -163,6 +170,12 @@ export class Cluster {
     const healthTimer = setInterval(() => this.checkHealth(), 250);
     const statusTimer = setInterval(() => this.tickStatus(), 1000);
     this.timers.push(healthTimer, statusTimer);
+    // A stuck worker must be replaced before PID 1's watchdog fires (the pings stop meanwhile).
+    const wdMs = this.notifying ? Number(sd.watchdogUsec() ?? 0n) / 1000 : 0;
+    if (wdMs > 0) {
+      if (!this.stuckGiven) this.stuckMs = Math.max(1000, Math.min(this.stuckMs, wdMs / 2));
+      else if (this.stuckMs >= wdMs) this.log(`--stuck-after (${this.stuckMs} ms) is not below WatchdogSec= (${wdMs} ms): a stuck worker stops the pings long enough for systemd to restart the whole service`);
+    }
     this.watchdog = sd.startWatchdog({ healthCheck: () => this.healthy() });
     for (let i = 0; i < this.count; i++) this.spawnWorker();
     const ok = await Promise.race([new Promise<boolean>((r) => (this.allReady = () => r(true))), this.done.then(() => false)]);
@@ -298,8 +311,17 @@ export class Cluster {
       return;
     }
     this.restarts++;
-    this.log(`worker ${w.id} (pid ${w.pid}) ended with ${how}: replacing it (${this.restarts} restart(s))`);
-    this.replace(true);
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    const recent = this.crashes.length;
+    if (recent >= CRASH_LIMIT) {
+      return this.fail(`workers crashed ${recent} times in ${CRASH_WINDOW_MS / 1000} s (last: worker ${w.id}, pid ${w.pid}, ${how}); see its output above`);
+    }
+    // The first crash is replaced at once; crashes in a row wait longer each time.
+    const delay = recent <= 1 ? 0 : Math.min(200 * 2 ** (recent - 2), 10_000);
+    this.log(`worker ${w.id} (pid ${w.pid}) ended with ${how}: replacing it${delay ? ` in ${delay} ms` : ''} (${this.restarts} restart(s), ${recent} in the last ${CRASH_WINDOW_MS / 1000} s)`);
+    if (delay) this.later(delay, () => this.replace(true));
+    else this.replace(true);
   }
 
   private later(ms: number, fn: () => void): void {
