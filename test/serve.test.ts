@@ -328,4 +328,15 @@ describe('libsystemd serve, not activated', () => {
     process.kill(proc.pid!, 'SIGTERM');
     expect(await proc.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
+
+  it('the programmatic form, serve({ script, workers }): the same workers; cluster.done after SIGTERM', async () => {
+    const p = port();
+    const proc = start(process.execPath, [join(FIXTURES, 'serve', 'programmatic.js'), join(ROOT, 'dist'), APP], cleanEnv({ PORT: String(p), APP_DELAY_MS: '30' }));
+    await waitFor('the workers', () => /^ready pids \d+, \d+$/m.test(proc.output()), 30_000, proc.output);
+    expect((await answering({ port: p })).size).toBe(2);
+    process.kill(proc.pid!, 'SIGTERM');
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).toMatch(/^done 0$/m);
+    expect(proc.output()).toMatch(/^\[serve\] 2 worker\(s\) ready/m);
+  }, 60_000);
 });
