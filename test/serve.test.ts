@@ -263,6 +263,66 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
     }
   }, 60_000);
 
+  it.each([
+    ['Express (CommonJS)', 'express.cjs'],
+    ['Fastify (ESM)', 'fastify.mjs'],
+  ])('%s, unmodified, on another port than it asks for: both workers answer; a SIGHUP reload gives new workers; SIGTERM exits 0', async (_name, file) => {
+    const receiver = NotifyReceiver.open('path');
+    try {
+      const p = port();
+      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', join(FIXTURES, 'auto', file)], { PORT: String(port()) });
+      await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
+      const pidOf = (): Promise<number> =>
+        new Promise((resolve, reject) => {
+          get({ host: '127.0.0.1', port: p, path: '/', agent: false }, (res) => {
+            let b = '';
+            res.setEncoding('utf8').on('data', (d: string) => (b += d));
+            res.on('end', () => {
+              const pid = JSON.parse(b).pid as number;
+              workerPids.add(pid);
+              resolve(pid);
+            });
+          }).on('error', reject);
+        });
+      await pidOf();
+      await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+      const distinct = async (): Promise<Set<number>> => {
+        const set = new Set<number>();
+        for (let i = 0; i < 20 && set.size < 2; i++) for (const pid of await Promise.all(Array.from({ length: 8 }, pidOf))) set.add(pid);
+        return set;
+      };
+      const before = await distinct();
+      expect(before.size).toBe(2);
+      receiver.take();
+      process.kill(proc.pid!, 'SIGHUP');
+      await waitFor('READY=1 after the reload', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 60_000, proc.output);
+      const after = await distinct();
+      expect(after.size).toBe(2);
+      for (const pid of after) expect(before.has(pid)).toBe(false);
+      process.kill(proc.pid!, 'SIGTERM');
+      expect(await proc.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      receiver.close();
+    }
+  }, 90_000);
+
+  it('serve killed with SIGKILL: the orphaned workers drain and exit by themselves', async () => {
+    const receiver = NotifyReceiver.open('path');
+    try {
+      const p = port();
+      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', APP]);
+      await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
+      await request({ port: p });
+      await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+      const m = await waitFor('the worker pids', () => /ready: pids (\d+), (\d+)/.exec(proc.output()), 5000, proc.output);
+      const workers = [Number(m[1]), Number(m[2])];
+      process.kill(proc.pid!, 'SIGKILL');
+      await waitFor('the workers to exit', () => workers.every((w) => !alive(w)), 20_000, proc.output);
+    } finally {
+      receiver.close();
+    }
+  }, 60_000);
+
   it('a worker that crashes is replaced at once; the restart is counted', async () => {
     const receiver = NotifyReceiver.open('path');
     try {
