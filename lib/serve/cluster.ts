@@ -399,7 +399,7 @@ export class Cluster {
             break;
           }
           o.retiring = true;
-          o.child.kill('SIGTERM');
+          this.drain(o);
           await this.exitWithin(o);
         }
         this.reloads++;
@@ -411,6 +411,23 @@ export class Cluster {
       this.reloading = undefined;
     });
     return this.reloading;
+  }
+
+  /**
+   * Asks a worker to drain: over IPC once it listens (its preload then drains as on SIGTERM, unless
+   * it is already draining: with KillMode=control-group PID 1 has signalled it too, and a second
+   * SIGTERM would mean "exit now"), by SIGTERM before that.
+   */
+  private drain(w: Worker): void {
+    if (w.ready && w.child.connected) {
+      try {
+        w.child.send({ libsystemdServe: 'drain' });
+        return;
+      } catch {
+        // the channel just closed: the signal below
+      }
+    }
+    w.child.kill('SIGTERM');
   }
 
   /** Waits for a draining worker's exit; kills it after the drain budget + 5 s. */
@@ -438,7 +455,7 @@ export class Cluster {
       this.notify(() => sd.notify({ STOPPING: 1, STATUS: `stopping on ${signal}: draining ${live.length} worker(s)`, EXTEND_TIMEOUT_USEC: BigInt(this.stopTimeoutMs + 8000) * 1000n }));
       for (const t of this.timers) clearTimeout(t);
       if (live.length === 0) this.end(this.reason ? 1 : 0);
-      for (const w of live) w.child.kill('SIGTERM');
+      for (const w of live) this.drain(w);
       await Promise.all(live.map((w) => this.exitWithin(w)));
     }
     return this.done;

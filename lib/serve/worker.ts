@@ -86,6 +86,27 @@ function patchListen(): void {
   };
 }
 
+/**
+ * A worker may be told to stop twice at once: by the supervisor (IPC drain) and, under
+ * KillMode=control-group, by PID 1's SIGTERM to every process of the unit. The preload reads a
+ * second SIGTERM as "exit now"; here one arriving within REPEAT_TERM_MS of the first is ignored
+ * (a later one still means exit now). Wraps the preload's SIGTERM listener, keeping the count of
+ * listeners the preload uses to see an app's own handler.
+ * (Wanted in the preload itself; see notes/serve.md.)
+ */
+export const REPEAT_TERM_MS = 2000;
+function ignoreRepeatedTerm(): void {
+  const [preload] = process.listeners('SIGTERM') as ((signal: NodeJS.Signals) => void)[];
+  if (!preload) return;
+  process.removeListener('SIGTERM', preload);
+  let first = 0;
+  process.on('SIGTERM', (signal: NodeJS.Signals) => {
+    if (state.stopping && Date.now() - first < REPEAT_TERM_MS) return;
+    if (!state.stopping) first = Date.now();
+    preload(signal);
+  });
+}
+
 function send(message: WorkerMessage): void {
   if (!process.connected || !process.send) return;
   try {
@@ -101,6 +122,7 @@ function run(): void {
   adoptHandedFds(env);
   start();
   patchListen();
+  ignoreRepeatedTerm();
 
   let requests = 0;
   subscribe('http.server.request.start', () => {
@@ -128,10 +150,15 @@ function run(): void {
   // The channel must not keep a finished app alive (a node:cluster worker needs it for listen()).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (!(require('node:cluster') as { isWorker: boolean }).isWorker) (process as unknown as { channel?: { unref(): void } }).channel?.unref();
-  // Orphaned (the supervisor died or closed the channel): stop as on SIGTERM.
-  process.once('disconnect', () => {
-    if (!state.stopping) process.kill(process.pid, 'SIGTERM');
+  // Asked to drain (reload, stop), or orphaned (the supervisor died): stop as on SIGTERM, once —
+  // under KillMode=control-group PID 1's own SIGTERM may have started the drain already.
+  const drain = (): void => {
+    if (!state.stopping) process.emit('SIGTERM', 'SIGTERM');
+  };
+  process.on('message', (m: unknown) => {
+    if (m !== null && typeof m === 'object' && (m as { libsystemdServe?: unknown }).libsystemdServe === 'drain') drain();
   });
+  process.once('disconnect', drain);
 }
 
 run();

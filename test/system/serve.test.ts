@@ -29,6 +29,9 @@ describeWith(SYSTEM_NEEDS, 'libsystemd serve under a real systemd', () => {
       'serve-app.service':
         `[Service]\n${reload}ExecStart=${SERVE} --workers 2 --stuck-after 2s ${FIX}/http-app.js\n` +
         'Environment=APP_DELAY_MS=2 APP_LISTEN_DELAY_MS=1500\nKillMode=mixed\nWatchdogSec=5\nTimeoutStopSec=20\n',
+      'serve-cg.socket': '[Socket]\nListenStream=127.0.0.1:8401\nFileDescriptorName=http\n',
+      // systemd's default KillMode=control-group: PID 1 signals the workers too.
+      'serve-cg.service': `[Service]\nType=notify\nExecStart=${SERVE} --workers 2 ${FIX}/http-app.js\nTimeoutStopSec=20\n`,
       'serve-bad.service': `[Service]\nType=notify\nExecStart=${SERVE} --workers 2 --max-start-failures 3 ${FIX}/throws-app.js\n`,
     });
     expect((await sd.systemctl('start', 'serve-app.socket')).code).toBe(0);
@@ -109,6 +112,21 @@ describeWith(SYSTEM_NEEDS, 'libsystemd serve under a real systemd', () => {
   it('stop drains, Result=success', async () => {
     expect((await sd.systemctl('stop', 'serve-app.service')).code).toBe(0);
     expect(await sd.prop('serve-app.service', 'Result')).toBe('success');
+  }, 60_000);
+
+  it('KillMode=control-group (the default): a request in flight during systemctl stop is answered, Result=success', async () => {
+    expect((await sd.systemctl('start', 'serve-cg.socket', 'serve-cg.service')).code).toBe(0);
+    const slow = sd.exec(process.execPath, '-e', `const t0 = Date.now(); require('node:http').get({ host: '127.0.0.1', port: 8401, path: '/slow' }, (r) => { r.resume(); r.on('end', () => console.log(JSON.stringify({ status: r.statusCode, ms: Date.now() - t0 }))); }).on('error', (e) => console.log(JSON.stringify({ error: e.code })));`);
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await sd.systemctl('stop', 'serve-cg.service')).code).toBe(0);
+    const r = JSON.parse((await slow).stdout.trim().split('\n').pop()!);
+    const journal = (await sd.journal('-u', 'serve-cg.service')).map((e) => String(e.MESSAGE));
+    expect(r.status, `${JSON.stringify(r)} ${journal.join('\n')}`).toBe(200);
+    expect(r.ms).toBeGreaterThanOrEqual(1400);
+    expect(await sd.prop('serve-cg.service', 'Result')).toBe('success');
+    expect(await sd.prop('serve-cg.service', 'ExecMainStatus')).toBe('0');
+    const log = (await sd.journal('-u', 'serve-cg.service')).map((e) => String(e.MESSAGE));
+    expect(log.filter((m) => /stopped with|exiting now/.test(m))).toEqual([]);
   }, 60_000);
 
   it('an app that throws at start: retried with a backoff, then the unit fails with the reason', async () => {
