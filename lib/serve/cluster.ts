@@ -17,7 +17,7 @@
  * - SIGTERM/SIGINT: STOPPING=1, every worker drains (the zero-code preload's drain), exit 0.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listenFdsWithNames, type NamedFd } from '../activation';
@@ -134,7 +134,7 @@ export class Cluster {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object ({ script, workers, args })', options);
     if (typeof options.script !== 'string' || options.script === '') throw invalidType('options.script', 'a path to the app', options.script);
     this.script = resolve(options.script);
-    if (!existsSync(this.script)) throw Object.assign(invalidValue('options.script', `${this.script} does not exist`), {});
+    if (!existsSync(this.script)) throw invalidValue('options.script', `${this.script} does not exist`);
     this.args = [...(options.args ?? [])];
     this.count = workerCount(options.workers);
     this.execArgv = [...(options.execArgv ?? process.execArgv)];
@@ -190,8 +190,7 @@ export class Cluster {
 
   private isOpen(fd: number): boolean {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      (require('node:fs') as typeof import('node:fs')).fstatSync(fd);
+      fstatSync(fd);
       return true;
     } catch {
       return false;
@@ -302,12 +301,12 @@ export class Cluster {
     if (!w.ready) {
       this.startFailures++;
       if (this.startFailures >= this.maxStartFailures) {
-        return this.fail(`workers failed to start ${this.startFailures} times in a row (last: worker ${w.id}, pid ${w.pid}, ${how}); see its output above`);
+        return this.fail(`workers failed to start ${this.startFailures} time${this.startFailures === 1 ? '' : 's'} in a row (last: worker ${w.id}, pid ${w.pid}, ${how}); see its output above`);
       }
       const delay = Math.min(200 * 2 ** (this.startFailures - 1), 10_000);
       this.log(`worker ${w.id} (pid ${w.pid}) exited before listening (${how}): start ${this.startFailures} of ${this.maxStartFailures} failed, retrying in ${delay} ms`);
       this.notify(() => sd.status(`worker failed to start (${how}); retry ${this.startFailures} of ${this.maxStartFailures - 1} in ${delay} ms`));
-      this.later(delay, () => this.replace(false));
+      this.later(delay, () => this.replace());
       return;
     }
     this.restarts++;
@@ -320,8 +319,8 @@ export class Cluster {
     // The first crash is replaced at once; crashes in a row wait longer each time.
     const delay = recent <= 1 ? 0 : Math.min(200 * 2 ** (recent - 2), 10_000);
     this.log(`worker ${w.id} (pid ${w.pid}) ended with ${how}: replacing it${delay ? ` in ${delay} ms` : ''} (${this.restarts} restart(s), ${recent} in the last ${CRASH_WINDOW_MS / 1000} s)`);
-    if (delay) this.later(delay, () => this.replace(true));
-    else this.replace(true);
+    if (delay) this.later(delay, () => this.replace());
+    else this.replace();
   }
 
   private later(ms: number, fn: () => void): void {
@@ -332,7 +331,7 @@ export class Cluster {
     this.timers.push(t);
   }
 
-  private replace(_counted: boolean): void {
+  private replace(): void {
     if (this.stopping) return;
     const w = this.spawnWorker();
     void w.readyPromise.then((ok) => {
@@ -340,12 +339,14 @@ export class Cluster {
     });
   }
 
-  /** Every live worker reported within stuckMs (stuck ones are being replaced). */
+  /**
+   * The watchdog's health check: this loop runs (or there would be no call) and every listening
+   * worker reported within stuckMs (a silent one is killed and replaced by checkHealth()).
+   */
   healthy(): boolean {
-    if (this.stopping) return false;
     const now = Date.now();
-    for (const w of this.workers.values()) if (w.ready && now - w.lastReport > this.stuckMs) return false;
-    return [...this.workers.values()].filter((w) => w.ready).length > 0;
+    for (const w of this.workers.values()) if (w.ready && !w.retiring && now - w.lastReport > this.stuckMs) return false;
+    return true;
   }
 
   private checkHealth(): void {
