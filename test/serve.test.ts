@@ -166,6 +166,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
       receiver.take();
       const load = autocannon({ url: `http://127.0.0.1:${p}/`, connections: 20, duration: 12, timeout: 10 });
       const reloads: number[] = [];
+      const statuses: string[] = [];
       await new Promise((r) => setTimeout(r, 1500));
       for (let i = 0; i < 3; i++) {
         const t0 = Date.now();
@@ -177,10 +178,15 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
         }, 60_000, proc.output);
         reloads.push(Date.now() - t0);
         const texts = receiver.take().map((m) => m.text);
+        statuses.push(...texts);
         expect(texts.find((t) => /^RELOADING=1$/m.test(t))).toMatch(/^MONOTONIC_USEC=\d+$/m);
+        // READY=1 ends the reload: its status no longer says reloading.
+        expect(texts.find((t) => /^READY=1$/m.test(t))).toMatch(/^STATUS=2\/2 workers ready, \d+ req\/s, 0 restart\(s\), \d+ reload\(s\)$/m);
         await new Promise((r) => setTimeout(r, 1000));
       }
       const result = await load;
+      // The requests the workers served show up in STATUS= (per second, summed over the workers).
+      expect(statuses.some((t) => /^STATUS=2\/2 workers ready, [1-9]\d* req\/s/m.test(t))).toBe(true);
       console.log(`serve: ${result.requests.total} requests, ${result.requests.average} req/s, reloads took ${reloads.join(', ')} ms; errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, resets ${result.resets}`);
       expect({ errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx }).toEqual({ errors: 0, timeouts: 0, non2xx: 0 });
       expect(result['2xx']).toBeGreaterThan(1000);

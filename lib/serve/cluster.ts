@@ -119,6 +119,8 @@ export class Cluster {
   private stopping = false;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
+  /** A rolling restart is under way (between RELOADING=1 and READY=1). */
+  private inReload = false;
   private timers: NodeJS.Timeout[] = [];
   private watchdog: sd.WatchdogHandle | undefined;
   private finish!: (code: number) => void;
@@ -366,7 +368,7 @@ export class Cluster {
     const ready = [...this.workers.values()].filter((w) => w.ready && !w.retiring).length;
     const parts = [`${ready}/${this.count} workers ready`, `${this.rps} req/s`, `${this.restarts} restart(s)`];
     if (this.reloads) parts.push(`${this.reloads} reload(s)`);
-    if (this.reloading) parts.push('reloading');
+    if (this.inReload) parts.push('reloading');
     return parts.join(', ');
   }
 
@@ -386,6 +388,7 @@ export class Cluster {
     const run = async (): Promise<void> => {
       do {
         this.reloadAgain = false;
+        this.inReload = true;
         const t0 = Date.now();
         this.notify(() => sd.reloading(`reloading: rolling restart of ${this.count} worker(s)`));
         this.log(`reload: rolling restart of ${this.count} worker(s)`);
@@ -404,12 +407,14 @@ export class Cluster {
           await this.exitWithin(o);
         }
         this.reloads++;
+        this.inReload = false;
         this.log(`reload ${failed ? 'stopped early' : 'done'} in ${Date.now() - t0} ms: pids ${this.pids().join(', ')}`);
         this.notify(() => sd.ready(this.statusLine()));
       } while (this.reloadAgain && !this.stopping);
     };
     this.reloading = run().finally(() => {
       this.reloading = undefined;
+      this.inReload = false;
     });
     return this.reloading;
   }
