@@ -32,6 +32,8 @@ describeWith(SYSTEM_NEEDS, 'libsystemd serve under a real systemd', () => {
       'serve-cg.socket': '[Socket]\nListenStream=127.0.0.1:8401\nFileDescriptorName=http\n',
       // systemd's default KillMode=control-group: PID 1 signals the workers too.
       'serve-cg.service': `[Service]\nType=notify\nExecStart=${SERVE} --workers 2 ${FIX}/http-app.js\nTimeoutStopSec=20\n`,
+      // Not activated (node:cluster shares the app's port), and a watchdog.
+      'serve-wd.service': `[Service]\nType=notify\nExecStart=${SERVE} --workers 2 ${FIX}/http-app.js\nEnvironment=PORT=3300\nWatchdogSec=2\nKillMode=mixed\n`,
       'serve-bad.service': `[Service]\nType=notify\nExecStart=${SERVE} --workers 2 --max-start-failures 3 ${FIX}/throws-app.js\n`,
     });
     expect((await sd.systemctl('start', 'serve-app.socket')).code).toBe(0);
@@ -127,6 +129,21 @@ describeWith(SYSTEM_NEEDS, 'libsystemd serve under a real systemd', () => {
     expect(await sd.prop('serve-cg.service', 'ExecMainStatus')).toBe('0');
     const log = (await sd.journal('-u', 'serve-cg.service')).map((e) => String(e.MESSAGE));
     expect(log.filter((m) => /stopped with|exiting now/.test(m))).toEqual([]);
+  }, 60_000);
+
+  it('not activated: the workers share the app\'s port; serve itself stopped: the watchdog fires (Result=watchdog), no worker left', async () => {
+    expect((await sd.systemctl('start', 'serve-wd.service')).code).toBe(0);
+    const answering = JSON.parse((await sd.exec(process.execPath, `${FIX}/pids.js`, '3300')).stdout.trim().split('\n').pop()!) as number[];
+    expect(answering).toHaveLength(2);
+    // Healthy workers keep it running past WatchdogSec=.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await sd.prop('serve-wd.service', 'ActiveState')).toBe('active');
+    const main = await sd.prop('serve-wd.service', 'MainPID');
+    await sd.exec('kill', '-STOP', main);
+    await sd.waitFor('serve-wd.service', 'Result', /^watchdog$/, 20_000);
+    await sd.waitFor('serve-wd.service', 'ActiveState', /^(failed|inactive)$/, 20_000);
+    const left = await sd.exec('sh', '-c', `for p in ${answering.join(' ')}; do kill -0 $p 2>/dev/null && echo $p; done; true`);
+    expect(left.stdout.trim()).toBe('');
   }, 60_000);
 
   it('an app that throws at start: retried with a backoff, then the unit fails with the reason', async () => {
