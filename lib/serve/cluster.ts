@@ -44,8 +44,12 @@ export interface ServeOptions {
   readonly startTimeoutMs?: number;
   /** The drain budget of a worker (LIBSYSTEMD_AUTO_STOP_TIMEOUT); after it + 5 s it is killed. Default 10 000 ms. */
   readonly stopTimeoutMs?: number;
-  /** Lines about workers (start, replacement, reload). Default: stderr. */
-  readonly log?: (line: string) => void;
+  /**
+   * Lines about workers (start, replacement, reload) with a syslog priority (3 error, 4 warning,
+   * 6 info). Default: stderr, with a `<N>` prefix when stderr is the journal (systemd reads it as
+   * the entry's PRIORITY=).
+   */
+  readonly log?: (line: string, priority: 3 | 4 | 6) => void;
 }
 
 interface Worker {
@@ -105,7 +109,7 @@ export class Cluster {
   private readonly maxStartFailures: number;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
-  private readonly log: (line: string) => void;
+  private readonly logLine: (line: string, priority: 3 | 4 | 6) => void;
   private fds: NamedFd[] = [];
   private readonly workers = new Map<number, Worker>();
   private nextId = 1;
@@ -148,8 +152,13 @@ export class Cluster {
     const m = options.maxStartFailures ?? 5;
     if (!Number.isInteger(m) || m < 1) throw Object.assign(new RangeError(`The value of "options.maxStartFailures" is out of range. It must be a positive integer. Received ${String(m)}`), { code: 'ERR_OUT_OF_RANGE' });
     this.maxStartFailures = m;
-    this.log = options.log ?? ((line) => process.stderr.write(`libsystemd serve: ${line}\n`));
+    const prefix = stderrIsJournal();
+    this.logLine = options.log ?? ((line, priority) => process.stderr.write(`${prefix ? `<${priority}>` : ''}libsystemd serve: ${line}\n`));
     this.done = new Promise((r) => (this.finish = r));
+  }
+
+  private log(line: string, priority: 3 | 4 | 6 = 6): void {
+    this.logLine(line, priority);
   }
 
   private notify(fn: () => unknown): void {
@@ -157,7 +166,7 @@ export class Cluster {
     try {
       fn();
     } catch (err) {
-      this.log(`sd_notify failed: ${(err as Error).message}`);
+      this.log(`sd_notify failed: ${(err as Error).message}`, 4);
     }
   }
 
@@ -176,7 +185,7 @@ export class Cluster {
     const wdMs = this.notifying ? Number(sd.watchdogUsec() ?? 0n) / 1000 : 0;
     if (wdMs > 0) {
       if (!this.stuckGiven) this.stuckMs = Math.max(1000, Math.min(this.stuckMs, wdMs / 2));
-      else if (this.stuckMs >= wdMs) this.log(`--stuck-after (${this.stuckMs} ms) is not below WatchdogSec= (${wdMs} ms): a stuck worker stops the pings long enough for systemd to restart the whole service`);
+      else if (this.stuckMs >= wdMs) this.log(`--stuck-after (${this.stuckMs} ms) is not below WatchdogSec= (${wdMs} ms): a stuck worker stops the pings long enough for systemd to restart the whole service`, 4);
     }
     this.watchdog = sd.startWatchdog({ healthCheck: () => this.healthy() });
     for (let i = 0; i < this.count; i++) this.spawnWorker();
@@ -260,7 +269,7 @@ export class Cluster {
     this.workers.set(id, w);
     const startTimer = setTimeout(() => {
       if (w.ready) return;
-      this.log(`worker ${id} (pid ${w.pid}) did not listen within ${this.startTimeoutMs} ms: killing it`);
+      this.log(`worker ${id} (pid ${w.pid}) did not listen within ${this.startTimeoutMs} ms: killing it`, 4);
       child.kill('SIGKILL');
     }, this.startTimeoutMs);
     startTimer.unref();
@@ -281,7 +290,7 @@ export class Cluster {
         this.requests += m.requests;
       }
     });
-    child.on('error', (err) => this.log(`worker ${id}: ${err.message}`));
+    child.on('error', (err) => this.log(`worker ${id}: ${err.message}`, 4));
     child.once('exit', (code, signal) => {
       clearTimeout(startTimer);
       this.workers.delete(id);
@@ -295,7 +304,7 @@ export class Cluster {
   private onExit(w: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     if (this.stopping) {
-      if (code !== 0) this.log(`worker ${w.id} (pid ${w.pid}) stopped with ${how}`);
+      if (code !== 0) this.log(`worker ${w.id} (pid ${w.pid}) stopped with ${how}`, 4);
       if (this.workers.size === 0) this.end(this.reason ? 1 : 0);
       return;
     }
@@ -306,7 +315,7 @@ export class Cluster {
         return this.fail(`workers failed to start ${this.startFailures} time${this.startFailures === 1 ? '' : 's'} in a row (last: worker ${w.id}, pid ${w.pid}, ${how}); see its output above`);
       }
       const delay = Math.min(200 * 2 ** (this.startFailures - 1), 10_000);
-      this.log(`worker ${w.id} (pid ${w.pid}) exited before listening (${how}): start ${this.startFailures} of ${this.maxStartFailures} failed, retrying in ${delay} ms`);
+      this.log(`worker ${w.id} (pid ${w.pid}) exited before listening (${how}): start ${this.startFailures} of ${this.maxStartFailures} failed, retrying in ${delay} ms`, 4);
       this.notify(() => sd.status(`worker failed to start (${how}); retry ${this.startFailures} of ${this.maxStartFailures - 1} in ${delay} ms`));
       this.later(delay, () => this.replace());
       return;
@@ -320,7 +329,7 @@ export class Cluster {
     }
     // The first crash is replaced at once; crashes in a row wait longer each time.
     const delay = recent <= 1 ? 0 : Math.min(200 * 2 ** (recent - 2), 10_000);
-    this.log(`worker ${w.id} (pid ${w.pid}) ended with ${how}: replacing it${delay ? ` in ${delay} ms` : ''} (${this.restarts} restart(s), ${recent} in the last ${CRASH_WINDOW_MS / 1000} s)`);
+    this.log(`worker ${w.id} (pid ${w.pid}) ended with ${how}: replacing it${delay ? ` in ${delay} ms` : ''} (${this.restarts} restart(s), ${recent} in the last ${CRASH_WINDOW_MS / 1000} s)`, 4);
     if (delay) this.later(delay, () => this.replace());
     else this.replace();
   }
@@ -357,7 +366,7 @@ export class Cluster {
     for (const w of this.workers.values()) {
       if (!w.ready || w.child.exitCode !== null || w.child.signalCode !== null) continue;
       if (now - w.lastReport > this.stuckMs) {
-        this.log(`worker ${w.id} (pid ${w.pid}) sent no health report for ${now - w.lastReport} ms (event loop stuck or process stopped): killing it`);
+        this.log(`worker ${w.id} (pid ${w.pid}) sent no health report for ${now - w.lastReport} ms (event loop stuck or process stopped): killing it`, 4);
         w.lastReport = Infinity; // once
         w.child.kill('SIGKILL');
       }
@@ -399,7 +408,7 @@ export class Cluster {
           const n = this.spawnWorker();
           if (!(await n.readyPromise)) {
             failed = true;
-            this.log(`reload: the new worker ${n.id} did not listen; keeping the old worker ${o.id} (pid ${o.pid})`);
+            this.log(`reload: the new worker ${n.id} did not listen; keeping the old worker ${o.id} (pid ${o.pid})`, 4);
             break;
           }
           o.retiring = true;
@@ -443,7 +452,7 @@ export class Cluster {
       w.exited,
       new Promise<void>((r) => {
         t = setTimeout(() => {
-          this.log(`worker ${w.id} (pid ${w.pid}) still draining after ${this.stopTimeoutMs + 5000} ms: killing it`);
+          this.log(`worker ${w.id} (pid ${w.pid}) still draining after ${this.stopTimeoutMs + 5000} ms: killing it`, 4);
           w.child.kill('SIGKILL');
           r();
         }, this.stopTimeoutMs + 5000);
@@ -469,7 +478,7 @@ export class Cluster {
 
   private fail(reason: string): void {
     this.reason = reason;
-    this.log(reason);
+    this.log(reason, 3);
     this.notify(() => sd.status(`failed: ${reason}`));
     void this.stop();
   }
@@ -479,6 +488,18 @@ export class Cluster {
     this.watchdog?.stop();
     for (const [s, fn] of this.signalHandlers) process.removeListener(s, fn);
     this.finish(code);
+  }
+}
+
+/** JOURNAL_STREAM names stderr's device:inode (systemd's StandardError=journal). */
+function stderrIsJournal(): boolean {
+  const m = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? '');
+  if (!m) return false;
+  try {
+    const st = fstatSync(2, { bigint: true });
+    return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+  } catch {
+    return false;
   }
 }
 
