@@ -27,8 +27,9 @@ describeWith(SYSTEM_NEEDS, 'libsystemd serve under a real systemd', () => {
     await sd.install({
       'serve-app.socket': '[Socket]\nListenStream=127.0.0.1:8400\nFileDescriptorName=http\n',
       'serve-app.service':
-        `[Service]\n${reload}ExecStart=${SERVE} --workers 2 --stuck-after 2s ${FIX}/http-app.js\n` +
-        'Environment=APP_DELAY_MS=2 APP_LISTEN_DELAY_MS=1500\nKillMode=mixed\nWatchdogSec=5\nTimeoutStopSec=20\n',
+        `[Service]\n${reload}ExecStart=${SERVE} --workers 2 ${FIX}/http-app.js\n` +
+        // --stuck-after defaults to 5 s here (half of WatchdogSec=): a worker busy under load is not "stuck".
+        'Environment=APP_DELAY_MS=2 APP_LISTEN_DELAY_MS=1500\nKillMode=mixed\nWatchdogSec=10\nTimeoutStopSec=20\n',
       'serve-cg.socket': '[Socket]\nListenStream=127.0.0.1:8401\nFileDescriptorName=http\n',
       // systemd's default KillMode=control-group: PID 1 signals the workers too.
       'serve-cg.service': `[Service]\nType=notify\nExecStart=${SERVE} --workers 2 ${FIX}/http-app.js\nTimeoutStopSec=20\n`,
@@ -99,8 +100,8 @@ describeWith(SYSTEM_NEEDS, 'libsystemd serve under a real systemd', () => {
     const [stopped] = await pids();
     const t0 = Date.now();
     await sd.exec('kill', '-STOP', String(stopped));
-    await sd.waitFor('serve-app.service', 'StatusText', /^2\/2 workers ready, \d+ req\/s, 1 restart\(s\)/, 30_000);
-    console.log(`serve (PID 1): SIGSTOPped worker replaced, STATUS= says so ${Date.now() - t0} ms later (--stuck-after 2s)`);
+    await sd.waitFor('serve-app.service', 'StatusText', /^2\/2 workers ready, \d+ req\/s, 1 restart\(s\)/, 40_000);
+    console.log(`serve (PID 1): SIGSTOPped worker replaced, STATUS= says so ${Date.now() - t0} ms later (--stuck-after 5 s, half of WatchdogSec=10)`);
     expect(await sd.prop('serve-app.service', 'ActiveState')).toBe('active');
     expect(await sd.prop('serve-app.service', 'NRestarts')).toBe('0');
     expect(await mainPid()).toBe(main);
