@@ -386,13 +386,15 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
 });
 
 describe('libsystemd serve, not activated', () => {
-  it("the workers share the app's own port (node:cluster); SIGTERM stops them all, exit 0", async () => {
+  it.each(['SIGTERM to serve', 'SIGINT to the process group (Ctrl-C)'])("the workers share the app's own port (node:cluster); %s stops them all, exit 0", async (how) => {
     const p = port();
     const proc = start(process.execPath, [CLI, 'serve', '--workers', '2', APP], cleanEnv({ PORT: String(p), APP_DELAY_MS: '30' }));
     await waitFor('the workers', () => /2 worker\(s\) ready: pids (\d+), (\d+)/.exec(proc.output()), 30_000, proc.output);
     expect((await answering({ port: p })).size).toBe(2);
-    process.kill(proc.pid!, 'SIGTERM');
+    if (how.startsWith('SIGTERM')) process.kill(proc.pid!, 'SIGTERM');
+    else process.kill(-proc.pid!, 'SIGINT'); // serve and its cluster workers at once, as a terminal does
     expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).not.toMatch(/exiting now|stopped with/);
   }, 60_000);
 
   it('the programmatic form, serve({ script, workers }): the same workers; cluster.done after SIGTERM', async () => {

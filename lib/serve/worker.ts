@@ -87,24 +87,26 @@ function patchListen(): void {
 }
 
 /**
- * A worker may be told to stop twice at once: by the supervisor (IPC drain) and, under
- * KillMode=control-group, by PID 1's SIGTERM to every process of the unit. The preload reads a
- * second SIGTERM as "exit now"; here one arriving within REPEAT_TERM_MS of the first is ignored
- * (a later one still means exit now). Wraps the preload's SIGTERM listener, keeping the count of
- * listeners the preload uses to see an app's own handler.
- * (Wanted in the preload itself; see notes/serve.md.)
+ * A worker may be told to stop twice at once: by the supervisor (IPC drain) and by a signal to every
+ * process — PID 1's SIGTERM under KillMode=control-group, or a terminal's Ctrl-C (SIGINT to the
+ * process group) for node:cluster workers. The preload reads a second signal as "exit now"; here
+ * one arriving within REPEAT_SIGNAL_MS of the start of the drain is ignored (a later one still means
+ * exit now). Wraps the preload's listeners, keeping the count of listeners the preload uses to see
+ * an app's own handler. (Wanted in the preload itself; see notes/serve.md.)
  */
-export const REPEAT_TERM_MS = 2000;
-function ignoreRepeatedTerm(): void {
-  const [preload] = process.listeners('SIGTERM') as ((signal: NodeJS.Signals) => void)[];
-  if (!preload) return;
-  process.removeListener('SIGTERM', preload);
-  let first = 0;
-  process.on('SIGTERM', (signal: NodeJS.Signals) => {
-    if (state.stopping && Date.now() - first < REPEAT_TERM_MS) return;
-    if (!state.stopping) first = Date.now();
-    preload(signal);
-  });
+export const REPEAT_SIGNAL_MS = 2000;
+let drainStarted = 0;
+function ignoreRepeatedSignals(): void {
+  for (const name of ['SIGTERM', 'SIGINT'] as const) {
+    const [preload] = process.listeners(name) as ((signal: NodeJS.Signals) => void)[];
+    if (!preload) continue;
+    process.removeListener(name, preload);
+    process.on(name, (signal: NodeJS.Signals) => {
+      if (state.stopping && Date.now() - drainStarted < REPEAT_SIGNAL_MS) return;
+      if (!state.stopping) drainStarted = Date.now();
+      preload(signal);
+    });
+  }
 }
 
 function send(message: WorkerMessage): void {
@@ -122,7 +124,7 @@ function run(): void {
   adoptHandedFds(env);
   start();
   patchListen();
-  ignoreRepeatedTerm();
+  ignoreRepeatedSignals();
 
   let requests = 0;
   subscribe('http.server.request.start', () => {
