@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServeArgs } from '../lib/cli/serve';
+import { withoutAutoPreload } from '../lib/serve/cluster';
 import { FIXTURES, ROOT } from './helpers/child';
 import { describeWith, which } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
@@ -126,6 +127,11 @@ describe('libsystemd serve: the command line', () => {
     expect(parseServeArgs(['--workers', '2', 'app.js', '--port', '1'])).toMatchObject({ script: 'app.js', args: ['--port', '1'], workers: 2 });
     expect(parseServeArgs(['-w', 'max', '--stuck-after', '2s', '--', 'app.js'])).toMatchObject({ script: 'app.js', workers: 'max', stuckMs: 2000 });
     expect(parseServeArgs(['--workers=3', 'app.js'])).toMatchObject({ workers: 3 });
+    // A unit written for the preload keeps its NODE_OPTIONS: the workers load libsystemd/auto once, themselves.
+    expect(withoutAutoPreload('--import libsystemd/auto --max-old-space-size=512')).toBe('--max-old-space-size=512');
+    expect(withoutAutoPreload('-r /opt/app/node_modules/libsystemd/dist/auto.js --enable-source-maps')).toBe('--enable-source-maps');
+    expect(withoutAutoPreload('--import=/x/dist/auto.mjs')).toBe('');
+    expect(withoutAutoPreload('--require ./tracing.js --import libsystemd/auto')).toBe('--require ./tracing.js');
     for (const [args, text] of [
       [[], /the app to run is missing/],
       [['--workers', '0', 'app.js'], /--workers 0: a number from 1 to 1024, or max/],
@@ -270,13 +276,13 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
   }, 60_000);
 
   it.each([
-    ['Express (CommonJS)', 'express.cjs'],
-    ['Fastify (ESM)', 'fastify.mjs'],
-  ])('%s, unmodified, on another port than it asks for: both workers answer; a SIGHUP reload gives new workers; SIGTERM exits 0', async (_name, file) => {
+    ['Express (CommonJS)', 'express.cjs', {}],
+    ['Fastify (ESM), NODE_OPTIONS=-r libsystemd/auto left from a preload unit', 'fastify.mjs', { NODE_OPTIONS: `-r ${join(ROOT, 'dist', 'auto.js')}`, JOURNAL_STREAM: '0:0' }],
+  ])('%s, unmodified, on another port than it asks for: both workers answer; a SIGHUP reload gives new workers; SIGTERM exits 0', async (_name, file, env: Record<string, string>) => {
     const receiver = NotifyReceiver.open('path');
     try {
       const p = port();
-      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', join(FIXTURES, 'auto', file)], { PORT: String(port()) });
+      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', join(FIXTURES, 'auto', file)], { PORT: String(port()), ...env });
       await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
       const pidOf = (): Promise<number> =>
         new Promise((resolve, reject) => {
@@ -305,6 +311,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
       const after = await distinct();
       expect(after.size).toBe(2);
       for (const pid of after) expect(before.has(pid)).toBe(false);
+      if (env.NODE_OPTIONS) expect(proc.output()).toContain('libsystemd/auto is preloaded into serve itself (NODE_OPTIONS?)');
       process.kill(proc.pid!, 'SIGTERM');
       expect(await proc.exited).toEqual({ code: 0, signal: null });
     } finally {

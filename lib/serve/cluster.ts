@@ -187,6 +187,12 @@ export class Cluster {
       if (!this.stuckGiven) this.stuckMs = Math.max(1000, Math.min(this.stuckMs, wdMs / 2));
       else if (this.stuckMs >= wdMs) this.log(`--stuck-after (${this.stuckMs} ms) is not below WatchdogSec= (${wdMs} ms): a stuck worker stops the pings long enough for systemd to restart the whole service`, 4);
     }
+    // libsystemd/auto preloaded into serve itself (NODE_OPTIONS of a unit written for the preload)
+    // would have started a watchdog that ignores the workers: replace it with ours.
+    if (autoPreloadedHere()) {
+      this.log('libsystemd/auto is preloaded into serve itself (NODE_OPTIONS?): remove it from the unit; serve preloads it into each worker', 4);
+      sd.startWatchdog().stop();
+    }
     this.watchdog = sd.startWatchdog({ healthCheck: () => this.healthy() });
     for (let i = 0; i < this.count; i++) this.spawnWorker();
     const ok = await Promise.race([new Promise<boolean>((r) => (this.allReady = () => r(true))), this.done.then(() => false)]);
@@ -228,6 +234,9 @@ export class Cluster {
     delete env.WATCHDOG_USEC;
     delete env.WATCHDOG_PID;
     env.LIBSYSTEMD_SERVE_WORKER = String(id);
+    // The worker preload starts libsystemd/auto itself, after adopting the handed fds; one loaded
+    // earlier through NODE_OPTIONS (a unit written for the preload) would start without them.
+    if (env.NODE_OPTIONS) env.NODE_OPTIONS = withoutAutoPreload(env.NODE_OPTIONS);
     if (env.LIBSYSTEMD_AUTO_STOP_TIMEOUT === undefined) env.LIBSYSTEMD_AUTO_STOP_TIMEOUT = `${this.stopTimeoutMs}ms`;
     if (this.fds.length) {
       env.LIBSYSTEMD_SERVE_FDS = String(this.fds.length);
@@ -489,6 +498,22 @@ export class Cluster {
     for (const [s, fn] of this.signalHandlers) process.removeListener(s, fn);
     this.finish(code);
   }
+}
+
+/** Whether libsystemd/auto was loaded into this process (a preload: nothing of serve imports it). */
+function autoPreloadedHere(): boolean {
+  try {
+    return require.cache[require.resolve('../auto')] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** NODE_OPTIONS without `--import`/`--require`/`-r` of libsystemd/auto (by package name or dist path). */
+export function withoutAutoPreload(options: string): string {
+  return options
+    .replace(/(?:^|\s)(?:--import|--require|-r)(?:=|\s+)(?:"[^"]*"|'[^']*'|\S+)/g, (m) => (/libsystemd\/auto(?:\.m?js)?\b|[\\/]dist[\\/]auto\.m?js\b/.test(m) ? '' : m))
+    .trim();
 }
 
 /** JOURNAL_STREAM names stderr's device:inode (systemd's StandardError=journal). */
