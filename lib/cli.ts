@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { doctor, formatChecks } from './cli/doctor';
 import { logs, LOGS_USAGE, parseLogsArgs } from './cli/logs';
 import { parseRunArgs, RUN_USAGE, Supervisor } from './cli/run';
+import { parseServeArgs, runServe, SERVE_USAGE } from './cli/serve';
 import { generateUnits, parseUnitArgs, UNIT_USAGE } from './cli/unit';
 
 const DOCTOR_USAGE = `libsystemd doctor [--json] [--verbose]
@@ -20,6 +21,7 @@ const USAGE = `usage: libsystemd COMMAND [options]
 
   doctor   what this process sees of systemd (backend, sockets, notify, journal), with advice
   run      run a command as systemd would: sockets, NOTIFY_SOCKET, watchdog, restarts
+  serve    run an app on N workers sharing its sockets: rolling reloads, no failed request
   unit     write .service and .socket units for a Node application
   logs     read and follow the journal, as journalctl does
 
@@ -73,6 +75,24 @@ async function main(argv: string[]): Promise<number> {
       return fail('run', err);
     }
     // A supervisor is done when its command is: nothing it opened may keep the process alive.
+    process.exit(code);
+  }
+  if (cmd === 'serve') {
+    // --help only before the app: after it, it is the app's own.
+    const app = rest.findIndex((a) => a === '--' || !a.startsWith('-'));
+    if ((app < 0 ? rest : rest.slice(0, app)).some((a) => a === '--help' || a === '-h')) return say(SERVE_USAGE);
+    let options;
+    try {
+      options = parseServeArgs(rest);
+    } catch (err) {
+      return fail('serve', new UsageError((err as Error).message));
+    }
+    let code: number;
+    try {
+      code = await runServe(options);
+    } catch (err) {
+      return fail('serve', err);
+    }
     process.exit(code);
   }
   if (cmd === 'unit') {

@@ -5,7 +5,7 @@ const { chmodSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
-const entries = ['index', 'console', 'pino', 'winston', 'compat/systemd-socket', 'compat/systemd', 'compat/sd-notify', 'compat/systemd-journald'];
+const entries = ['index', 'serve', 'console', 'pino', 'winston', 'compat/systemd-socket', 'compat/systemd', 'compat/sd-notify', 'compat/systemd-journald'];
 delete process.env.LIBSYSTEMD_REQUIRE_NATIVE; // listing export names must not need the addon
 
 for (const entry of entries) {

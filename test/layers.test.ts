@@ -51,7 +51,7 @@ function unit(mod: string): string {
   return mod.split('/')[0]!;
 }
 
-const PUBLIC_UNITS = new Set(['public', 'journal', 'compat', 'cli', 'service', 'auto', 'entry']);
+const PUBLIC_UNITS = new Set(['public', 'journal', 'compat', 'cli', 'service', 'auto', 'serve', 'entry']);
 const ALLOWED: Record<string, (target: string) => boolean> = {
   errors: () => false,
   timers: (t) => t === 'errors',

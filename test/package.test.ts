@@ -82,7 +82,7 @@ describeWith({ linux: true, bins: ['npm', 'tar'] }, 'packed tarball', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('No problems found');
     // Every entry point was checked, in node10, node16 (CJS and ESM) and bundler resolution.
-    for (const entry of ['libsystemd', 'libsystemd/auto', 'libsystemd/pino', 'libsystemd/winston', 'libsystemd/console', 'libsystemd/compat/sd-notify', 'libsystemd/compat/systemd-journald', 'libsystemd/compat/systemd-socket', 'libsystemd/compat/systemd']) {
+    for (const entry of ['libsystemd', 'libsystemd/auto', 'libsystemd/serve', 'libsystemd/pino', 'libsystemd/winston', 'libsystemd/console', 'libsystemd/compat/sd-notify', 'libsystemd/compat/systemd-journald', 'libsystemd/compat/systemd-socket', 'libsystemd/compat/systemd']) {
       expect(r.stdout).toContain(`"${entry}"`);
     }
   });
