@@ -12,7 +12,7 @@
  * fail the run (after a grace period for what is still stopping), and are then removed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,6 +64,9 @@ export function carrying(marker: string): Leftover[] {
 export default function setup(): () => Promise<void> {
   const marker = `LIBSYSTEMD_SUITE=${randomBytes(8).toString('hex')}`;
   const base = mkdtempSync(join(tmpdir(), 'libsystemd-suite-'));
+  // Like /tmp: tests run some processes as other users (nobody, a test user), who make their own
+  // temp dirs here too.
+  chmodSync(base, 0o1777);
   process.env.LIBSYSTEMD_SUITE = marker.split('=')[1];
   process.env.TMPDIR = base;
   return async () => {
