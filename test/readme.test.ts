@@ -5,7 +5,7 @@
  * The examples run against a real, isolated journald, and every query their README shows must
  * answer, with the output its comment promises.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ const RUN_BY: Readonly<Record<string, string>> = {
   example: 'test/readme.test.ts',
   'socket-activate': 'test/readme.test.ts',
   'zero-code': 'test/system/auto.test.ts',
+  'zero-code-units': 'test/readme.test.ts',
   'reader-errors': 'test/reader.test.ts',
   'reader-resume': 'test/reader.test.ts',
   'reader-shipper': 'test/reader.test.ts',
@@ -47,6 +48,17 @@ describe('every code block of the documentation is run or says why not', () => {
 
   it('every name a test runs is in the documentation', () => {
     for (const name of Object.keys(RUN_BY)) expect(all.some((b) => b.test === name), name).toBe(true);
+  });
+});
+
+describe("README's zero-code quick start is examples/zero-code, which test/system/auto.test.ts runs", () => {
+  it('the two units are hello.socket and hello.service, and the commands are the example README block', () => {
+    const dir = join(ROOT, 'examples', 'zero-code');
+    const units = testBlocks('README.md', 'zero-code-units').map((b) => b.text);
+    expect(units).toEqual([readFileSync(join(dir, 'hello.socket'), 'utf8'), readFileSync(join(dir, 'hello.service'), 'utf8')]);
+    const [readme] = testBlocks('README.md', 'zero-code');
+    const [example] = testBlocks('examples/zero-code/README.md', 'zero-code');
+    expect(readme!.text).toBe(example!.text);
   });
 });
 
