@@ -27,7 +27,7 @@ const SUITES = [
   { suite: 'trixie', debian: 'Debian 13' },
   { suite: 'sid', debian: 'Debian sid' },
 ];
-const PACKAGES = ['systemd', 'systemd-sysv', 'util-linux', 'mount', 'procps'];
+const PACKAGES = ['systemd', 'systemd-sysv', 'util-linux', 'mount', 'procps', 'curl'];
 
 /**
  * A root of `suite` that the harness boots: its systemd, and the npm registry's Node (glibc

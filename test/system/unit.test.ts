@@ -159,11 +159,10 @@ describeWith(SYSTEM_NEEDS, 'libsystemd unit under a real systemd: hostile values
 });
 
 /**
- * The README's resume.mjs (it saves its cursor in the current directory) under the unit the
- * generator writes: without a writable directory it fails (EROFS: ProtectSystem=strict); with
- * --state-dir it runs, as written (--working-dir set to the state directory) and as the README
- * change proposed in the notes (the cursor under $STATE_DIRECTORY), and a restart resumes from the
- * saved cursor: nothing printed twice.
+ * The README's resume.mjs (it saves its cursor under $STATE_DIRECTORY, else in the current
+ * directory) under the unit the generator writes: without a writable directory it fails (EROFS:
+ * ProtectSystem=strict); with --state-dir it runs (alone, and with --working-dir set to the state
+ * directory), and a restart resumes from the saved cursor: nothing printed twice.
  */
 describeWith(SYSTEM_NEEDS, 'the README resume.mjs under the generated unit', () => {
   let sd: RealSystemd;
@@ -172,14 +171,12 @@ describeWith(SYSTEM_NEEDS, 'the README resume.mjs under the generated unit', () 
   // (Not /run: in this harness PID 1 leaves its /run writable under strict, unlike on a host.)
   const APP = '/srv/billing-app';
   const [readme] = testBlocks('README.md', 'reader-resume');
-  /** The README change proposed in the notes: the cursor in $STATE_DIRECTORY when systemd gives one. */
-  const proposed = readme!.text.replace("import { readFileSync, writeFileSync } from 'node:fs';", "import { readFileSync, writeFileSync } from 'node:fs';\nimport { join } from 'node:path';").replace("const saved = './billing.cursor';", "const saved = join(process.env.STATE_DIRECTORY ?? '.', 'billing.cursor');");
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'libsystemd-unit-resume-'));
     sd = await RealSystemd.start(['--tmpfs', '/var/lib', '--tmpfs', '/srv']);
     writeFileSync(join(scratch, 'resume.mjs'), readme!.text);
-    writeFileSync(join(scratch, 'resume-state.mjs'), proposed);
+    writeFileSync(join(scratch, 'resume-state.mjs'), readme!.text);
     await sd.sh(['put', join(scratch, 'resume.mjs'), `${APP}/resume.mjs`, '0644']);
     await sd.sh(['put', join(scratch, 'resume-state.mjs'), `${APP}/resume-state.mjs`, '0644']);
     // What `npm install libsystemd` leaves.
@@ -220,7 +217,7 @@ describeWith(SYSTEM_NEEDS, 'the README resume.mjs under the generated unit', () 
 
   it.each([
     ['as written, --state-dir billing --working-dir /var/lib/billing', 'resume.mjs', ['--state-dir', 'billing', '--working-dir', '/var/lib/billing'], '/var/lib/billing/billing.cursor'],
-    ['with $STATE_DIRECTORY (the proposed README), --state-dir billing2', 'resume-state.mjs', ['--state-dir', 'billing2'], '/var/lib/billing2/billing.cursor'],
+    ['as written, --state-dir billing2 alone (the cursor in $STATE_DIRECTORY)', 'resume-state.mjs', ['--state-dir', 'billing2'], '/var/lib/billing2/billing.cursor'],
   ])('%s: runs, saves its cursor, resumes after a restart with nothing printed twice', async (_, script, opts, cursor) => {
     const name = script.replace('.mjs', '');
     await unit('--exec', script, '--name', name, ...opts);
