@@ -67,7 +67,9 @@ describeWith(JOURNALD_NEEDS, 'pino and winston transports with a real journald',
       expect(r.stderr).toBe('');
       const { n, maxGapMs } = r.json;
       console.log(`pino stall: ${n} entries, main thread's longest event-loop gap ${maxGapMs.toFixed(2)} ms`);
-      expect(maxGapMs).toBeLessThan(50);
+      // A main thread that waited for journald would freeze for the whole 5 s stall; the bound is
+      // far from that and above the measured floor on a busy 2-core machine (up to 137 ms).
+      expect(maxGapMs).toBeLessThan(1000);
       const stored = await j.entries(`SYSLOG_IDENTIFIER=${id}`);
       expect(stored.map((e) => e.MESSAGE)).toEqual(Array.from({ length: n }, (_, i) => `stall ${i}`));
     });

@@ -264,9 +264,11 @@ handler();
       const { n, maxGapMs, peak, after, lost } = r.json;
       console.log(`stall ${mode}: ${n} entries, longest event-loop gap ${maxGapMs.toFixed(2)} ms, queued at most ${peak}, dropped ${after.dropped}`);
       expect(peak).toBeGreaterThan(1000); // journald really was stalled: most entries waited
-      // A blocking client freezes for the whole 5 s; a few ms of timer jitter and GC are allowed
-      // (other test files share the 2 cores).
-      expect(maxGapMs).toBeLessThan(50);
+      // A blocking client freezes for the whole 5 s stall. The bound sits far below that and far
+      // above this machine's measured floor under load (31-37 ms alone, 73-137 ms with one core
+      // kept busy by other work): it tells a frozen loop from a busy machine, not jitter from jitter.
+      // The gap itself is measured in bench/ (the stall rows), not here.
+      expect(maxGapMs).toBeLessThan(1000);
       expect(after.dropped).toBe(0);
       expect(lost).toBe(0);
       const stored = await j.entries(`TEST_ID=${t}`);
