@@ -9,9 +9,9 @@
  */
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJsBackend } from '../lib/backends/js';
 import { createLibsystemdBackend } from '../lib/backends/libsystemd';
@@ -533,11 +533,55 @@ describe('fuzz: the unit writer', () => {
         if (++n === UNITS) break;
       }
       expect(n).toBe(UNITS);
-      for (let k = 0; k < files.length; k += 50) {
-        const r = spawnSync('systemd-analyze', ['verify', '--', ...files.slice(k, k + 50)], { encoding: 'utf8' });
-        expect(r.stderr).toBe('');
-        expect(r.status).toBe(0);
+      if (analyzeRuns(dir)) {
+        for (let k = 0; k < files.length; k += 50) {
+          const r = spawnSync('systemd-analyze', ['verify', '--', ...files.slice(k, k + 50)], { encoding: 'utf8' });
+          expect(r.stderr).toBe('');
+          expect(r.status).toBe(0);
+        }
+      } else {
+        // systemd 247's systemd-analyze cannot start its own manager inside the matrix's container
+        // ("Failed to determine supported controllers"): the booted PID 1 of that root loads the
+        // same units instead, and must load every one without a word about any of them.
+        loadedByPid1(files);
       }
-    }, 120_000);
+    }, 180_000);
   });
 });
+
+/** Whether `systemd-analyze verify` can run here at all (a valid unit verifies silently). */
+function analyzeRuns(dir: string): boolean {
+  const probe = join(dir, 'probe-ok.service');
+  writeFileSync(probe, '[Service]\nExecStart=/bin/true\n');
+  const r = spawnSync('systemd-analyze', ['verify', '--', probe], { encoding: 'utf8' });
+  rmSync(probe);
+  if (r.status === 0 && r.stderr === '') return true;
+  // Anything but the manager failing to start is a failure of the check itself.
+  expect(r.stderr).toMatch(/Failed to initialize manager/);
+  expect(existsSync('/run/systemd/system'), 'no systemd-analyze and no booted systemd to load the units').toBe(true);
+  return false;
+}
+
+/** The running PID 1 loads `files` (daemon-reload): every unit loaded, nothing logged about any. */
+function loadedByPid1(files: readonly string[]): void {
+  const sh = (cmd: string, args: readonly string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
+  const cursor = /cursor: (.*)/.exec(sh('journalctl', ['-n', '0', '--show-cursor', '-q']).stdout)?.[1];
+  expect(cursor).toBeTruthy();
+  const installed = files.map((f) => join('/run/systemd/system', basename(f)));
+  try {
+    files.forEach((f, i) => copyFileSync(f, installed[i]!));
+    expect(sh('systemctl', ['daemon-reload']).status).toBe(0);
+    const names = installed.map((f) => basename(f));
+    for (let k = 0; k < names.length; k += 100) {
+      const r = sh('systemctl', ['show', '-p', 'Id,LoadState,LoadError', '--', ...names.slice(k, k + 100)]);
+      const states = r.stdout.split('\n\n').filter((b) => b.trim()).map((b) => Object.fromEntries(b.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
+      expect(states.filter((x) => x.LoadState !== 'loaded')).toEqual([]);
+    }
+    spawnSync('journalctl', ['--sync']);
+    const said = sh('journalctl', ['_PID=1', '--after-cursor', cursor!, '-o', 'cat']).stdout.split('\n').filter((l) => installed.some((f) => l.includes(f)));
+    expect(said).toEqual([]);
+  } finally {
+    for (const f of installed) rmSync(f, { force: true });
+    sh('systemctl', ['daemon-reload']);
+  }
+}
