@@ -12,7 +12,6 @@
  *     without the preload.
  * Plus the listen() overloads and the readiness edge cases (unclaimed fd, never listening).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get, type IncomingMessage } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
@@ -20,13 +19,14 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseListenArgs, parseNames } from '../lib/auto/sockets';
 import { parseSpanMs } from '../lib/auto/preload';
 import { ensureApp, ensureNextStandalone } from './helpers/apps';
 import { FIXTURES, ROOT } from './helpers/child';
 import { describeWith, which } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
+import { cleanEnv, port, startProc, type Proc } from './helpers/procs';
 
 const AUTO_CJS = join(ROOT, 'dist', 'auto.js');
 const AUTO_ESM = pathToFileURL(join(ROOT, 'dist', 'auto.mjs')).href;
@@ -71,38 +71,7 @@ function preloadSilent(output: string): string[] {
   return output.split('\n').filter((l) => /libsystemd|\(node:\d+\)|Warning/.test(l));
 }
 
-const port = (): number => 20000 + Math.floor(Math.random() * 30000);
-
-/** A clean environment: none of the systemd variables of wherever the tests run. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['NOTIFY_SOCKET', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'JOURNAL_STREAM', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'NODE_OPTIONS', 'LIBSYSTEMD_FORCE_JS']) delete env[k];
-  return { ...env, ...extra };
-}
-
-type Proc = ChildProcess & { output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
-const started: Proc[] = [];
-
-function start(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const p = Object.assign(child, { output: () => output, exited });
-  started.push(p);
-  return p;
-}
-
-afterEach(() => {
-  for (const p of started.splice(0)) {
-    try {
-      process.kill(-p.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
+const start = startProc;
 
 interface Reply {
   readonly status: number;

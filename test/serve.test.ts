@@ -8,7 +8,6 @@
  * activated, the workers share the app's own port (node:cluster). Every process group started
  * here (serve's, and each worker's: workers get their own) is killed afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
@@ -20,6 +19,7 @@ import { withoutAutoPreload } from '../lib/serve/cluster';
 import { FIXTURES, ROOT } from './helpers/child';
 import { describeWith, which } from './helpers/env';
 import { NotifyReceiver } from './helpers/notify';
+import { cleanEnv, killGroupAfterTest, port, startProc, type Proc } from './helpers/procs';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{ errors: number; timeouts: number; non2xx: number; requests: { total: number; average: number }; '2xx': number; resets: number }>;
@@ -27,51 +27,16 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 const CLI = join(ROOT, 'dist', 'cli.js');
 const APP = join(FIXTURES, 'serve', 'http-app.js');
 const THROWS = join(FIXTURES, 'serve', 'throws-app.js');
-const port = (): number => 20000 + Math.floor(Math.random() * 30000);
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['NOTIFY_SOCKET', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'JOURNAL_STREAM', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'NODE_OPTIONS', 'LIBSYSTEMD_FORCE_JS']) delete env[k];
-  return { ...env, ...extra };
-}
-
-type Proc = ChildProcess & { output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
-const started: Proc[] = [];
-/** Worker pids seen (answers, log lines): each has its own process group. */
-const workerPids = new Set<number>();
 const dirs: string[] = [];
 
+/** serve, with the worker pids it names (each worker has a process group of its own) killed after the test. */
 function start(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
-  let output = '';
-  const seen = (d: string): void => {
-    output += d;
-    for (const m of d.matchAll(/pids? ([\d, ]+)/g)) for (const p of m[1]!.split(/[ ,]+/)) if (p) workerPids.add(Number(p));
-  };
-  child.stdout!.setEncoding('utf8').on('data', seen);
-  child.stderr!.setEncoding('utf8').on('data', seen);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const p = Object.assign(child, { output: () => output, exited });
-  started.push(p);
-  return p;
+  return startProc(cmd, args, env, (d) => {
+    for (const m of d.matchAll(/pids? ([\d, ]+)/g)) for (const p of m[1]!.split(/[ ,]+/)) if (p) killGroupAfterTest(Number(p));
+  });
 }
 
 afterEach(() => {
-  for (const p of started.splice(0)) {
-    try {
-      process.kill(-p.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const pid of workerPids) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  workerPids.clear();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -82,7 +47,7 @@ function request(target: { port?: number; socketPath?: string }, agent?: Agent):
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => {
         const pid = Number(body.trim());
-        workerPids.add(pid);
+        killGroupAfterTest(pid);
         resolve({ status: res.statusCode!, pid, headers: res.headers });
       });
     });
@@ -291,7 +256,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
             res.setEncoding('utf8').on('data', (d: string) => (b += d));
             res.on('end', () => {
               const pid = JSON.parse(b).pid as number;
-              workerPids.add(pid);
+              killGroupAfterTest(pid);
               resolve(pid);
             });
           }).on('error', reject);
