@@ -116,6 +116,15 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
   const ssa = which('systemd-socket-activate')!;
   const serveUnder = (listen: string, receiver: NotifyReceiver, serveArgs: readonly string[], env: Record<string, string> = {}): Proc =>
     start(ssa, ['-l', listen, '--fdname=http', '-E', `NOTIFY_SOCKET=${receiver.address}`, ...Object.entries(env).flatMap(([k, v]) => ['-E', `${k}=${v}`]), '--', process.execPath, CLI, 'serve', ...serveArgs], cleanEnv({}));
+  /** serve on 2 workers behind a fresh loopback socket, started by a first request, READY=1 sent. */
+  const readyServe = async (receiver: NotifyReceiver, serveArgs: readonly string[]): Promise<{ p: number; proc: Proc }> => {
+    const p = port();
+    const proc = serveUnder(`127.0.0.1:${p}`, receiver, serveArgs);
+    await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
+    await request({ port: p });
+    await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+    return { p, proc };
+  };
 
   it('2 workers on one TCP socket: READY=1 once both listen, both answer; 3 SIGHUP reloads under keep-alive load fail nothing, new worker pids, same main pid', async () => {
     const receiver = NotifyReceiver.open('path');
@@ -214,11 +223,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
   it('a SIGSTOPped worker is replaced (its loop sends no health report) and the restart is counted in STATUS=', async () => {
     const receiver = NotifyReceiver.open('path');
     try {
-      const p = port();
-      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', '--stuck-after', '2s', APP]);
-      await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
-      await request({ port: p });
-      await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+      const { p, proc } = await readyServe(receiver, ['--workers', '2', '--stuck-after', '2s', APP]);
       const pids = await waitFor('the worker pids', () => /ready: pids (\d+), (\d+)/.exec(proc.output()), 5000, proc.output);
       const stopped = Number(pids[1]);
       const t0 = Date.now();
@@ -287,11 +292,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
   it('serve killed with SIGKILL: the orphaned workers drain and exit by themselves', async () => {
     const receiver = NotifyReceiver.open('path');
     try {
-      const p = port();
-      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', APP]);
-      await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
-      await request({ port: p });
-      await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+      const { proc } = await readyServe(receiver, ['--workers', '2', APP]);
       const m = await waitFor('the worker pids', () => /ready: pids (\d+), (\d+)/.exec(proc.output()), 5000, proc.output);
       const workers = [Number(m[1]), Number(m[2])];
       process.kill(proc.pid!, 'SIGKILL');
@@ -304,11 +305,7 @@ describeWith({ linux: true, bins: ['systemd-socket-activate'] }, 'libsystemd ser
   it('a worker that crashes is replaced at once; the restart is counted', async () => {
     const receiver = NotifyReceiver.open('path');
     try {
-      const p = port();
-      const proc = serveUnder(`127.0.0.1:${p}`, receiver, ['--workers', '2', APP]);
-      await waitFor('systemd-socket-activate to listen', () => proc.output().includes('Listening on'), 10_000, proc.output);
-      await request({ port: p });
-      await waitFor('READY=1', () => receiver.messages.find((m) => /^READY=1$/m.test(m.text)), 30_000, proc.output);
+      const { p, proc } = await readyServe(receiver, ['--workers', '2', APP]);
       const crashed = await new Promise<number>((resolve, reject) => {
         get({ host: '127.0.0.1', port: p, path: '/crash', agent: false }, (res) => {
           res.setEncoding('utf8').on('data', (d: string) => resolve(Number(d.trim())));
