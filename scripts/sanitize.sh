@@ -25,7 +25,8 @@ echo "== the native tests against it"
   ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   LEAK_RSS_MB=256 FUZZ_RUNS=${FUZZ_RUNS:-5000} node_modules/.bin/vitest run test/backends.test.ts test/activation.test.ts test/notify.test.ts \
   test/journal.test.ts test/threads.test.ts test/fuzz.test.ts test/leaks.test.ts test/run.test.ts test/compat.test.ts \
-  test/durability.test.ts test/integrations.test.ts test/reader.test.ts)
+  test/durability.test.ts test/integrations.test.ts test/reader.test.ts test/reader-worker.test.ts test/reader-corrupt.test.ts \
+  test/reader-parity.test.ts test/integers.test.ts test/notify-queue.test.ts test/loggers-hostile.test.ts)
 
 echo "== valgrind memcheck over every export (the regular build)"
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
