@@ -21,7 +21,7 @@ echo "== the native tests against it"
 # Node itself is not instrumented: the ASan runtime is preloaded (children inherit it). Leak
 # detection is off for the ASan run (Node keeps memory until exit); valgrind checks leaks below.
 # ASan's shadow memory inflates RSS: the leak test's RSS bound is relaxed (fds and heap are not).
-(cd "$root" && LIBSYSTEMD_NATIVE_PATH="$addon" LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
+(cd "$root" && LIBSYSTEMD_SANITIZER=1 LIBSYSTEMD_NATIVE_PATH="$addon" LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
   ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   LEAK_RSS_MB=256 FUZZ_RUNS=${FUZZ_RUNS:-5000} node_modules/.bin/vitest run test/backends.test.ts test/activation.test.ts test/notify.test.ts \
   test/journal.test.ts test/threads.test.ts test/fuzz.test.ts test/leaks.test.ts test/run.test.ts test/compat.test.ts \
