@@ -102,6 +102,8 @@ function delivered(sink, what, run) {
       got = now;
     }
     if (got < want) shortfalls.push(`${what}: the receiver got ${got} of ${want} entries`);
+    // Notify: every call's message was sent or replaced by a newer one of the same kind, none dropped.
+    if (r.made !== undefined && (r.dropped !== 0 || r.sent + r.coalesced !== r.made)) shortfalls.push(`${what}: ${r.made} messages made, ${r.sent} sent, ${r.coalesced} coalesced, ${r.dropped} dropped`);
     return { ...r, delivered: got, want };
   };
 }
@@ -122,13 +124,14 @@ async function alternate(sides) {
     const m = median(runs.map((r) => r.nsPerCall));
     const deliveredAll = runs.reduce((a, r) => a + (r.delivered ?? 0), 0);
     const wantAll = runs.reduce((a, r) => a + (r.want ?? 0), 0);
-    return { ...(runs.find((r) => r.nsPerCall === m) ?? runs[0]), nsPerCall: m, rssKb: Math.max(...runs.map((r) => r.rssKb ?? 0)), deliveredAll, wantAll, runs };
+    const coalescedAll = runs.reduce((a, r) => a + (r.coalesced ?? 0), 0);
+    return { ...(runs.find((r) => r.nsPerCall === m) ?? runs[0]), nsPerCall: m, rssKb: Math.max(...runs.map((r) => r.rssKb ?? 0)), deliveredAll, wantAll, coalescedAll, runs };
   });
 }
 
 const rows = [];
 function row(name, ours, baseline, extra = {}) {
-  const note = ours.wantAll ? `${ours.deliveredAll}/${ours.wantAll} delivered` : undefined;
+  const note = ours.wantAll ? `${ours.deliveredAll}/${ours.wantAll} delivered${ours.coalescedAll ? `, ${ours.coalescedAll} coalesced while the receiver was full` : ''}` : undefined;
   rows.push({ name, ns: ours.nsPerCall, rssKb: ours.rssKb, baseline, ...(note ? { note } : {}), ...extra });
 }
 
