@@ -73,6 +73,29 @@ function summary(r) {
   return { requests: r.requests.total, reqPerSec: Math.round(r.requests.average), errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, p99Ms: r.latency.p99 };
 }
 
+/**
+ * autocannon against `port` for SECONDS with 3 reloads 2 s apart (`reload(i)` resolves when the
+ * i-th is done): the load's summary, each reload's time, and the RSS of `supervisor` (its peak)
+ * and of its children at the end.
+ */
+async function reloadsUnderLoad(port, supervisor, reload) {
+  const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 20, duration: SECONDS, timeout: 10 });
+  await sleep(2000);
+  const reloads = [];
+  const rss = [];
+  for (let i = 1; i <= 3; i++) {
+    const t0 = Date.now();
+    await reload(i);
+    reloads.push(Date.now() - t0);
+    rss.push(rssKb(supervisor));
+    await sleep(2000);
+  }
+  const r = await load;
+  rss.push(rssKb(supervisor));
+  const workersKb = children(supervisor).map(rssKb);
+  return { ...summary(r), reloadMs: reloads, supervisorRssMB: +(Math.max(...rss) / 1024).toFixed(1), workersRssMB: workersKb.map((k) => +(k / 1024).toFixed(1)) };
+}
+
 async function runServe(port) {
   const ssa = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '--', process.execPath, CLI, 'serve', '--workers', '2', APP], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: String(port) } });
   let out = '';
@@ -83,22 +106,10 @@ async function runServe(port) {
     await get(port); // activates serve
     await until('workers', () => /2 worker\(s\) ready/.test(out));
     const main = ssa.pid;
-    const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 20, duration: SECONDS, timeout: 10 });
-    await sleep(2000);
-    const reloads = [];
-    const rss = [];
-    for (let i = 1; i <= 3; i++) {
-      const t0 = Date.now();
+    return await reloadsUnderLoad(port, main, async (i) => {
       process.kill(main, 'SIGHUP');
       await until(`reload ${i}`, () => (out.match(/reload done in/g) || []).length >= i);
-      reloads.push(Date.now() - t0);
-      rss.push(rssKb(main));
-      await sleep(2000);
-    }
-    const r = await load;
-    rss.push(rssKb(main));
-    const workersKb = children(main).map(rssKb);
-    return { ...summary(r), reloadMs: reloads, supervisorRssMB: +(Math.max(...rss) / 1024).toFixed(1), workersRssMB: workersKb.map((k) => +(k / 1024).toFixed(1)) };
+    });
   } finally {
     try {
       process.kill(ssa.pid, 'SIGTERM');
@@ -117,22 +128,8 @@ async function runPm2(port) {
     pm2('start', APP, '-i', '2', '--name', 'bench');
     await until('pm2 app', () => get(port));
     const daemon = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
-    const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 20, duration: SECONDS, timeout: 10 });
-    await sleep(2000);
-    const reloads = [];
-    const rss = [];
-    for (let i = 1; i <= 3; i++) {
-      const t0 = Date.now();
-      // `pm2 reload` returns once every process was replaced (asynchronously: no blocking of the load).
-      await new Promise((res, rej) => spawn(PM2, ['reload', 'bench'], { env, stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`pm2 reload: ${c}`)))));
-      reloads.push(Date.now() - t0);
-      rss.push(rssKb(daemon));
-      await sleep(2000);
-    }
-    const r = await load;
-    rss.push(rssKb(daemon));
-    const workersKb = children(daemon).map(rssKb);
-    return { ...summary(r), reloadMs: reloads, supervisorRssMB: +(Math.max(...rss) / 1024).toFixed(1), workersRssMB: workersKb.map((k) => +(k / 1024).toFixed(1)) };
+    // `pm2 reload` returns once every process was replaced (asynchronously: no blocking of the load).
+    return await reloadsUnderLoad(port, daemon, () => new Promise((res, rej) => spawn(PM2, ['reload', 'bench'], { env, stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`pm2 reload: ${c}`))))));
   } finally {
     try {
       pm2('kill');
