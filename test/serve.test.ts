@@ -101,6 +101,7 @@ describe('libsystemd serve: the command line', () => {
       [[], /the app to run is missing/],
       [['--workers', '0', 'app.js'], /--workers 0: a number from 1 to 1024, or max/],
       [['--bogus', 'app.js'], /unknown option --bogus/],
+      [['--stuck-after', '0', 'app.js'], /--stuck-after 0: must be above 0/],
       [['--workers', '2', '/nonexistent/app.js'], /does not exist/],
     ] as const) {
       const p = start(process.execPath, [CLI, 'serve', ...args], cleanEnv({}));

@@ -23,6 +23,13 @@ A worker that crashes is replaced at once, with a growing delay when crashes fol
 crashes within 60 s end serve (exit 1) with the reason.
 TIME: 500ms, 2s, 1min, or seconds.`;
 
+/** A TIME that must be above 0 (a stop budget or a stuck bound of 0 would end every worker at once). */
+function positiveTime(v: string, flag: string): number {
+  const ms = parseTime(v, flag);
+  if (ms === 0) throw new Error(`${flag} ${v}: must be above 0`);
+  return ms;
+}
+
 export function parseServeArgs(argv: readonly string[]): ServeOptions {
   let workers: number | 'max' = 'max';
   const o: { stuckMs?: number; maxStartFailures?: number; startTimeoutMs?: number; stopTimeoutMs?: number } = {};
@@ -51,9 +58,9 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
         else throw new Error(`--workers ${s}: a number from 1 to 1024, or max`);
         break;
       }
-      case '--stuck-after': o.stuckMs = parseTime(v(), flag); break;
-      case '--start-timeout': o.startTimeoutMs = parseTime(v(), flag); break;
-      case '--stop-timeout': o.stopTimeoutMs = parseTime(v(), flag); break;
+      case '--stuck-after': o.stuckMs = positiveTime(v(), flag); break;
+      case '--start-timeout': o.startTimeoutMs = positiveTime(v(), flag); break;
+      case '--stop-timeout': o.stopTimeoutMs = positiveTime(v(), flag); break;
       case '--max-start-failures': {
         const s = v();
         if (!/^\d+$/.test(s) || Number(s) < 1) throw new Error(`--max-start-failures ${s}: a positive number`);
@@ -66,7 +73,6 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
   }
   const [script, ...args] = argv.slice(i);
   if (script === undefined) throw new Error('the app to run is missing: libsystemd serve [--workers N] app.js');
-  for (const [k, ms] of Object.entries(o)) if (k.endsWith('Ms') && ms === 0) throw new Error(`--${k} must be above 0`);
   return { script, args, workers, ...o };
 }
 
