@@ -146,6 +146,8 @@ describe('listen() arguments as Node reads them', () => {
     expect(parseSpanMs('1min 30s', 1, 'X')).toBe(90_000);
     expect(parseSpanMs('500ms', 1, 'X')).toBe(500);
     expect(parseSpanMs(undefined, 7, 'X')).toBe(7);
+    // Past what a timer can be given (2^53 ms): the default, with a warning.
+    expect(parseSpanMs('99999999999999999h', 7, 'X')).toBe(7);
   });
 });
 
@@ -310,6 +312,21 @@ http.createServer((q, s) => s.end('admin')).listen(${own}, '127.0.0.1', () => {
       expect(why.text).toBe('STATUS=the app has not called listen() after 0.3 s: READY=1 is sent when it listens (a worker without a server should not use libsystemd/auto with Type=notify)');
       await waitFor('the warning', () => p.output().includes('LIBSYSTEMD_AUTO_NOT_LISTENING'));
       expect(receiver.messages.some((m) => /^READY=1$/m.test(m.text))).toBe(false);
+      process.kill(p.pid!, 'SIGTERM');
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it('LIBSYSTEMD_AUTO_LISTEN_TIMEOUT of 30 days waits 30 days (a plain setTimeout would report after 1 ms)', async () => {
+    const receiver = NotifyReceiver.open('path');
+    try {
+      const p = start(process.execPath, ['-r', AUTO_CJS, '-e', 'setTimeout(() => {}, 5000)'], cleanEnv({ NOTIFY_SOCKET: receiver.address, LIBSYSTEMD_AUTO_LISTEN_TIMEOUT: '720h' }));
+      await waitFor('the starting STATUS=', () => receiver.messages.find((m) => m.text.startsWith('STATUS=starting')));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(receiver.messages.some((m) => m.text.includes('has not called listen()'))).toBe(false);
+      expect(p.output()).not.toContain('LIBSYSTEMD_AUTO_NOT_LISTENING');
       process.kill(p.pid!, 'SIGTERM');
       expect(await p.exited).toEqual({ code: 0, signal: null });
     } finally {

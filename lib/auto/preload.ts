@@ -18,6 +18,7 @@ import { writeSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { inspect } from 'node:util';
 import { drainServers, trackServer } from '../service/drain';
+import { DURATION_MAX_MS, longTimeout, type LongTimer } from '../timers';
 import { activatedFds, parseNames, SocketRouter, warn, type ActivatedFd } from './sockets';
 
 /** Thrown (at preload) on a runtime the preload cannot serve correctly. */
@@ -48,6 +49,10 @@ export function parseSpanMs(text: string | undefined, fallback: number, name: st
     }
     total += Number(m[1]) * units[m[2]!]!;
     pos = re.lastIndex;
+  }
+  if (!(total <= DURATION_MAX_MS)) {
+    warn(`${name}=${JSON.stringify(text)} is longer than ${DURATION_MAX_MS} ms; using ${fallback} ms`, 'LIBSYSTEMD_AUTO_ENV');
+    return fallback;
   }
   return total;
 }
@@ -105,8 +110,8 @@ export function start(): void {
   const adoptable = fds.filter((f) => f.kind !== 'other');
   for (const f of fds) if (f.kind === 'other') warn(`activated fd ${f.fd} (${JSON.stringify(f.name)}, ${f.label}) is not a TCP or unix stream socket: not adopted by a server`, 'LIBSYSTEMD_AUTO_UNCLAIMED');
 
-  let listenTimer: NodeJS.Timeout | undefined;
-  let unclaimedTimer: NodeJS.Timeout | undefined;
+  let listenTimer: LongTimer | undefined;
+  let unclaimedTimer: LongTimer | undefined;
   const where = (): string => {
     const parts: string[] = [];
     for (const f of adoptable) if (f.listening) parts.push(`${f.label}${f.name !== 'unknown' ? ` (${f.name})` : ''}`);
@@ -120,8 +125,8 @@ export function start(): void {
   const becomeReady = (): void => {
     if (state.ready || state.stopping) return;
     state.ready = true;
-    clearTimeout(listenTimer);
-    clearTimeout(unclaimedTimer);
+    listenTimer?.cancel();
+    unclaimedTimer?.cancel();
     const left = adoptable.filter((f) => !f.server);
     const extra = left.length ? `; not served: ${left.map((f) => f.label).join(', ')}` : '';
     notify((n) => n.ready(`serving on ${where()}${extra}`));
@@ -137,8 +142,9 @@ export function start(): void {
       if (adoptable.length === 0) return becomeReady();
       if (adoptable.every((f) => f.listening)) return becomeReady();
       // Some fds are not claimed yet: the app may still listen on them; if not, say which and go on.
-      clearTimeout(unclaimedTimer);
-      unclaimedTimer = setTimeout(() => {
+      unclaimedTimer?.cancel();
+      // Any length: the env values are the user's (setTimeout alone fires 2 ** 31 ms at once).
+      unclaimedTimer = longTimeout(parseSpanMs(env.LIBSYSTEMD_AUTO_UNCLAIMED_GRACE, 2000, 'LIBSYSTEMD_AUTO_UNCLAIMED_GRACE'), () => {
         const left = adoptable.filter((f) => !f.server);
         if (left.length) {
           warn(
@@ -148,8 +154,7 @@ export function start(): void {
           );
         }
         if (adoptable.every((f) => !f.server || f.listening)) becomeReady();
-      }, parseSpanMs(env.LIBSYSTEMD_AUTO_UNCLAIMED_GRACE, 2000, 'LIBSYSTEMD_AUTO_UNCLAIMED_GRACE'));
-      unclaimedTimer.unref();
+      }).unref();
     },
   });
   state.servers = router.servers;
@@ -159,15 +164,14 @@ export function start(): void {
   if (notifying) {
     notify((n) => n.status(adoptable.length ? `starting: waiting for the app to listen (${adoptable.length} activated socket(s))` : 'starting: waiting for the app to listen'));
     const listenMs = parseSpanMs(env.LIBSYSTEMD_AUTO_LISTEN_TIMEOUT, 10_000, 'LIBSYSTEMD_AUTO_LISTEN_TIMEOUT');
-    listenTimer = setTimeout(() => {
+    listenTimer = longTimeout(listenMs, () => {
       if (state.ready) return;
       const why = router.listenCalls === 0 && state.servers.size === 0
         ? `the app has not called listen() after ${listenMs / 1000} s: READY=1 is sent when it listens (a worker without a server should not use libsystemd/auto with Type=notify)`
         : `still waiting after ${listenMs / 1000} s for ${adoptable.filter((f) => !f.listening).map((f) => f.label).join(', ')}`;
       notify((n) => n.status(why));
       warn(why, 'LIBSYSTEMD_AUTO_NOT_LISTENING');
-    }, listenMs);
-    listenTimer.unref();
+    }).unref();
     if (env.WATCHDOG_USEC !== undefined) quietly(() => notifyApi().startWatchdog());
   }
 

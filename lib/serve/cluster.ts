@@ -22,6 +22,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listenFdsWithNames, type NamedFd } from '../activation';
 import { invalidType, invalidValue } from '../errors';
+import { checkInt } from '../protocol/numbers';
+import { checkDuration, longTimeout, type LongTimer } from '../timers';
 import * as sd from '../notify';
 import type { WorkerMessage } from './worker';
 
@@ -82,18 +84,14 @@ const CRASH_LIMIT = 10;
 const CRASH_WINDOW_MS = 60_000;
 
 function positiveMs(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidType(name, 'a number of milliseconds', value);
-  if (!(value > 0) || !Number.isFinite(value)) throw Object.assign(new RangeError(`The value of "${name}" is out of range. It must be > 0. Received ${String(value)}`), { code: 'ERR_OUT_OF_RANGE' });
-  return value;
+  return value === undefined ? fallback : checkDuration(name, value);
 }
 
 export function workerCount(value: unknown): number {
   if (value === undefined || value === 'max') return availableParallelism();
   if (typeof value === 'string' && /^\d+$/.test(value)) value = Number(value);
   if (typeof value !== 'number') throw invalidType('workers', "a positive integer or 'max'", value);
-  if (!Number.isInteger(value) || value < 1 || value > 1024) throw Object.assign(new RangeError(`The value of "workers" is out of range. It must be an integer from 1 to 1024 or 'max'. Received ${String(value)}`), { code: 'ERR_OUT_OF_RANGE' });
-  return value;
+  return checkInt('workers', value, 'int', 1, 1024);
 }
 
 export class Cluster {
@@ -149,9 +147,7 @@ export class Cluster {
     this.stuckGiven = options.stuckMs !== undefined;
     this.startTimeoutMs = positiveMs(options.startTimeoutMs, 'options.startTimeoutMs', 60_000);
     this.stopTimeoutMs = positiveMs(options.stopTimeoutMs, 'options.stopTimeoutMs', 10_000);
-    const m = options.maxStartFailures ?? 5;
-    if (!Number.isInteger(m) || m < 1) throw Object.assign(new RangeError(`The value of "options.maxStartFailures" is out of range. It must be a positive integer. Received ${String(m)}`), { code: 'ERR_OUT_OF_RANGE' });
-    this.maxStartFailures = m;
+    this.maxStartFailures = checkInt('options.maxStartFailures', options.maxStartFailures ?? 5, 'int', 1);
     const prefix = stderrIsJournal();
     this.logLine = options.log ?? ((line, priority) => process.stderr.write(`${prefix ? `<${priority}>` : ''}libsystemd serve: ${line}\n`));
     this.done = new Promise((r) => (this.finish = r));
@@ -276,18 +272,18 @@ export class Cluster {
       readyPromise: new Promise<boolean>((r) => (resolveReady = r)),
     };
     this.workers.set(id, w);
-    const startTimer = setTimeout(() => {
+    // Any length (--start-timeout 30d): setTimeout alone fires 2 ** 31 ms at once.
+    const startTimer = longTimeout(this.startTimeoutMs, () => {
       if (w.ready) return;
       this.log(`worker ${id} (pid ${w.pid}) did not listen within ${this.startTimeoutMs} ms: killing it`, 4);
       child.kill('SIGKILL');
-    }, this.startTimeoutMs);
-    startTimer.unref();
+    }).unref();
     child.on('message', (m: WorkerMessage) => {
       if (!m || typeof m !== 'object' || !('libsystemdServe' in m)) return;
       w.lastReport = Date.now();
       if (m.libsystemdServe === 'ready' && !w.ready) {
         w.ready = true;
-        clearTimeout(startTimer);
+        startTimer.cancel();
         this.startFailures = 0;
         resolveReady(true);
         if (this.allReady && [...this.workers.values()].filter((x) => x.ready && !x.retiring).length >= this.count) {
@@ -301,7 +297,7 @@ export class Cluster {
     });
     child.on('error', (err) => this.log(`worker ${id}: ${err.message}`, 4));
     child.once('exit', (code, signal) => {
-      clearTimeout(startTimer);
+      startTimer.cancel();
       this.workers.delete(id);
       resolveReady(false);
       resolveExit();
@@ -456,18 +452,18 @@ export class Cluster {
 
   /** Waits for a draining worker's exit; kills it after the drain budget + 5 s. */
   private async exitWithin(w: Worker): Promise<void> {
-    let t: NodeJS.Timeout | undefined;
+    let t: LongTimer | undefined;
     await Promise.race([
       w.exited,
       new Promise<void>((r) => {
-        t = setTimeout(() => {
+        t = longTimeout(this.stopTimeoutMs + 5000, () => {
           this.log(`worker ${w.id} (pid ${w.pid}) still draining after ${this.stopTimeoutMs + 5000} ms: killing it`, 4);
           w.child.kill('SIGKILL');
           r();
-        }, this.stopTimeoutMs + 5000);
+        });
       }),
     ]);
-    clearTimeout(t);
+    t?.cancel();
     await w.exited;
   }
 
