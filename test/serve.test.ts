@@ -378,3 +378,23 @@ describe('libsystemd serve, not activated', () => {
     expect(proc.output()).toMatch(/^\[serve\] 2 worker\(s\) ready/m);
   }, 60_000);
 });
+
+describe('libsystemd serve under libsystemd run (the README: locally, reload by kill -HUP)', () => {
+  it('run --listen --notify --reload-signal SIGHUP -- libsystemd serve: ready, served, a SIGHUP to run is a rolling reload with new worker pids, SIGTERM ends it all with exit 0', async () => {
+    const p = port();
+    const proc = start(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${p}`, '--notify', '--reload-signal', 'SIGHUP', '--', process.execPath, CLI, 'serve', '--workers', '2', APP], cleanEnv({}));
+    const m = await waitFor('the workers', () => /ready: pids (\d+), (\d+)/.exec(proc.output()), 30_000, proc.output);
+    await waitFor('run to see READY=1', () => /\] ready pid=/.test(proc.output()), 30_000, proc.output);
+    const before = [Number(m[1]), Number(m[2])];
+    expect(before).toContain((await request({ port: p })).pid);
+    process.kill(proc.pid!, 'SIGHUP');
+    const after = await waitFor('the reload', () => /reload done in \d+ ms: pids (\d+), (\d+)/.exec(proc.output()), 30_000, proc.output);
+    await waitFor('run to see READY=1 again', () => /\] reloaded pid=/.test(proc.output()), 30_000, proc.output);
+    const pids = [Number(after[1]), Number(after[2])];
+    for (const pid of pids) expect(before).not.toContain(pid);
+    expect(pids).toContain((await request({ port: p })).pid);
+    process.kill(proc.pid!, 'SIGTERM');
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).toMatch(/exit pid=\d+ code=0 signal=null result=success/);
+  }, 90_000);
+});
